@@ -1,0 +1,1 @@
+"""Camera-motion presets, trajectories and camera control."""

@@ -1,0 +1,1 @@
+"""Frame tooling: interpolation, upscaling, colour, transitions, previews and muxing."""

@@ -1,0 +1,1 @@
+"""videogen: text-to-video diffusion with camera control."""
