@@ -1,0 +1,140 @@
+"""Captions from a small grammar: synonyms, shuffled word order and optional detail, with held-out phrasings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from videogen.errors import UsageError
+from videogen.world.scene import Scene
+
+VOCABULARIES = ("train", "heldout")
+
+# attribute -> value -> (training phrases, held-out phrases). An empty phrase means "say nothing".
+PHRASES: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    "time": {
+        "noon": (("at noon", "at midday", "in bright midday sun"), ("under the high noon sun",)),
+        "dawn": (("at dawn", "at first light"), ("at daybreak",)),
+        "sunrise": (("at sunrise", "as the sun rises"), ("at sunup",)),
+        "golden_hour": (("at golden hour", "in the golden light of late afternoon"), ("at magic hour",)),
+        "sunset": (("at sunset", "as the sun sets"), ("at sundown",)),
+        "dusk": (("at dusk", "at twilight"), ("in the blue hour",)),
+        "night": (("at night", "under a starry night sky"), ("by moonlight",)),
+    },
+    "clouds": {
+        "clear": (("under a cloudless sky", "with clear skies"), ("beneath an empty blue dome",)),
+        "scattered": (("with scattered clouds", "with puffy clouds"), ("with fair-weather cumulus",)),
+        "overcast": (("under an overcast sky", "under grey clouds"), ("under a leaden sky",)),
+    },
+    "terrain": {
+        "mountains": (("mountains", "snowy peaks", "a mountain range"), ("alpine summits",)),
+        "hills": (("rolling hills", "green hills"), ("gentle downs",)),
+        "dunes": (("sand dunes", "dunes"), ("rippled dunes",)),
+        "city": (("a city skyline", "city towers"), ("a downtown skyline",)),
+    },
+    "water": {
+        "none": (("",), ("",)),
+        "lake": (("a lake", "a calm lake"), ("a still mere",)),
+        "sea": (("the sea", "the ocean"), ("a wide bay",)),
+    },
+    "ground": {
+        "grass": (("green meadows", "grassland"), ("lush pasture",)),
+        "desert": (("desert sand", "dry desert"), ("arid wasteland",)),
+        "snow": (("snowfields", "snow-covered ground"), ("fresh powder",)),
+        "rock": (("rocky ground", "bare rock"), ("stony scree",)),
+    },
+    "vegetation": {
+        "none": (("",), ("",)),
+        "trees": (("scattered trees", "a few pine trees"), ("lone conifers",)),
+        "forest": (("a dense forest", "pine woods"), ("thick woodland",)),
+    },
+    "weather": {
+        "clear": (("in clear weather", ""), ("in calm weather",)),
+        "fog": (("in thick fog", "in the mist"), ("shrouded in haze",)),
+        "snow": (("while snow falls", "in falling snow"), ("in a blizzard",)),
+        "rain": (("in the rain", "in pouring rain"), ("during a downpour",)),
+    },
+    "subject": {
+        "none": (("",), ("",)),
+        "balloon": (("a hot-air balloon drifting", "a hot air balloon"), ("a montgolfier aloft",)),
+        "birds": (("a flock of birds", "birds flying"), ("a flight of swallows",)),
+        "boat": (("a sailboat", "a small sailing boat"), ("a yacht under sail",)),
+        "kite": (("a kite", "a colourful kite flying"), ("a diamond kite in the wind",)),
+    },
+    "look": {
+        "natural": (("", "a photo of"), ("a realistic shot of",)),
+        "watercolor": (("a watercolor painting of", "a watercolour of"), ("an aquarelle of",)),
+        "pixel_art": (("pixel art of", "8-bit pixel art of"), ("retro game sprite art of",)),
+        "ink_sketch": (("an ink sketch of", "a pen and ink drawing of"), ("a brush-and-ink study of",)),
+        "film70s": (("a 1970s film photo of", "vintage 70s film of"), ("a faded super 8 still of",)),
+    },
+}
+
+CAMERA_PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "static": (("static camera", "still camera"), ("locked-off tripod shot",)),
+    "pan_left": (("pan to the left", "camera pans left"), ("sweeping the view leftward",)),
+    "pan_right": (("pan to the right", "camera pans right"), ("sweeping the view rightward",)),
+    "tilt_up": (("tilt up", "camera tilts upward"), ("the view lifts skyward",)),
+    "tilt_down": (("tilt down", "camera tilts downward"), ("the view drops toward the ground",)),
+    "zoom_in": (("zoom in", "camera zooms in"), ("push the lens closer",)),
+    "zoom_out": (("zoom out", "camera zooms out"), ("pull the lens wider",)),
+    "roll_cw": (("camera rolls clockwise", "clockwise roll"), ("the horizon tips clockwise",)),
+    "roll_ccw": (("camera rolls counterclockwise", "counterclockwise roll"), ("the horizon tips anticlockwise",)),
+    "dolly_in": (("dolly in", "camera moves forward"), ("the camera glides ahead",)),
+    "dolly_out": (("dolly out", "camera moves backward"), ("the camera retreats",)),
+    "truck_left": (("truck left", "camera slides left"), ("a sideways glide to the left",)),
+    "truck_right": (("truck right", "camera slides right"), ("a sideways glide to the right",)),
+    "pedestal_up": (("pedestal up", "camera rises"), ("the camera climbs straight up",)),
+    "pedestal_down": (("pedestal down", "camera lowers"), ("the camera sinks straight down",)),
+    "orbit_left": (("orbit left", "camera circles left"), ("an arc around to the left",)),
+    "orbit_right": (("orbit right", "camera circles right"), ("an arc around to the right",)),
+    "crane_up": (("crane up", "crane shot rising"), ("a boom sweeping upward",)),
+    "crane_down": (("crane down", "crane shot descending"), ("a boom sweeping downward",)),
+}
+SPEED_WORDS = ((0.5, ("slow", "gentle")), (0.85, ("",)), (np.inf, ("fast", "quick")))
+OPTIONAL_DETAIL = 0.75  # chance each detail phrase appears in a caption that is not complete
+
+
+def _pick(rng: np.random.Generator, choices: tuple[str, ...]) -> str:
+    return choices[rng.integers(len(choices))]
+
+
+def phrase(attribute: str, value: str, rng: np.random.Generator, vocabulary: str = "train") -> str:
+    """One phrase for an attribute value, from the training or the held-out synonyms."""
+    train, heldout = PHRASES[attribute][value]
+    return _pick(rng, train if vocabulary == "train" else heldout)
+
+
+def camera_phrase(spec: str, rng: np.random.Generator, vocabulary: str = "train") -> str:
+    """Words for a single-preset camera spec 'preset[:intensity][@easing]': speed word plus move."""
+    preset, _, rest = spec.partition(":")
+    preset = preset.partition("@")[0].strip()
+    if preset not in CAMERA_PHRASES:
+        raise UsageError(f"world camera {spec!r} has no caption words; allowed presets: {', '.join(CAMERA_PHRASES)}")
+    train, heldout = CAMERA_PHRASES[preset]
+    words = _pick(rng, train if vocabulary == "train" else heldout)
+    if preset == "static":
+        return words
+    intensity = float(rest.partition("@")[0] or 1.0)
+    speed = _pick(rng, next(words for limit, words in SPEED_WORDS if intensity < limit))
+    return f"{speed} {words}".strip()
+
+
+def caption(scene: Scene, rng: np.random.Generator, vocabulary: str = "train", complete: bool = False) -> str:
+    """A caption for a scene: '[look] terrain by water on ground, details in random order, camera'.
+
+    Details (time, clouds, vegetation, weather, subject) each appear with probability OPTIONAL_DETAIL unless
+    complete is set; the time of day and the camera always appear."""
+    if vocabulary not in VOCABULARIES:
+        raise UsageError(f"world caption vocabulary {vocabulary!r} is unknown; allowed: {', '.join(VOCABULARIES)}")
+    say = lambda attribute: phrase(attribute, getattr(scene, attribute), rng, vocabulary)  # noqa: E731
+    terrain, water, ground = say("terrain"), say("water"), say("ground")
+    setting = [f"{terrain} above {water}" if water else terrain, f"{water} below {terrain}" if water else terrain]
+    core = f"{_pick(rng, tuple(setting))} on {ground}" if complete or rng.random() < OPTIONAL_DETAIL else setting[0]
+    details = [say("time")]
+    for attribute in ("clouds", "vegetation", "weather", "subject"):
+        if complete or rng.random() < OPTIONAL_DETAIL:
+            details.append(say(attribute))
+    details = [details[i] for i in rng.permutation(len(details)) if details[i]]
+    look = say("look")
+    text = ", ".join([f"{look} {core}".strip(), *details, camera_phrase(scene.camera, rng, vocabulary)])
+    return text[0].upper() + text[1:]
