@@ -1,0 +1,139 @@
+"""VideoPipeline with tiny random components: shapes, determinism, guidance, camera, save/load, the diffusers peer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from diffusers import TextToVideoSDPipeline
+
+from conftest import TINY_SIZE, get_dummy_components
+from videogen import CameraUNet3D, UsageError, VideoPipeline, load_pipeline
+from videogen.models.denoiser import camera_condition
+
+import cameras
+
+
+def run(pipe, **overrides):
+    settings = dict(prompt="a lake at sunset", num_frames=4, num_inference_steps=2, seed=1)
+    settings.update(overrides)
+    return pipe(**settings).frames
+
+
+def test_frames_have_requested_shape_and_range(tiny_pipeline):
+    frames = run(tiny_pipeline)
+    assert frames.shape == (1, 4, TINY_SIZE, TINY_SIZE, 3)
+    assert frames.dtype == np.float32 and frames.min() >= 0 and frames.max() <= 1
+
+
+def test_one_frame_is_an_image(tiny_pipeline):
+    assert run(tiny_pipeline, num_frames=1).shape == (1, 1, TINY_SIZE, TINY_SIZE, 3)
+
+
+def test_same_seed_gives_bit_identical_frames_and_other_seeds_differ(tiny_pipeline):
+    assert np.array_equal(run(tiny_pipeline), run(tiny_pipeline))
+    assert not np.array_equal(run(tiny_pipeline), run(tiny_pipeline, seed=2))
+
+
+def test_generator_and_seed_are_the_same_noise(tiny_pipeline):
+    assert np.array_equal(run(tiny_pipeline, seed=5), run(tiny_pipeline, seed=None, generator=torch.Generator().manual_seed(5)))
+
+
+def test_batched_prompts_and_output_types(tiny_pipeline):
+    assert run(tiny_pipeline, prompt=["a lake", "a desert"]).shape[0] == 2
+    assert run(tiny_pipeline, output_type="pt").shape == (1, 4, 3, TINY_SIZE, TINY_SIZE)
+    assert run(tiny_pipeline, output_type="latent").shape == (1, 4, 4, TINY_SIZE // 8, TINY_SIZE // 8)
+    images = run(tiny_pipeline, output_type="pil")
+    assert len(images) == 1 and images[0][0].size == (TINY_SIZE, TINY_SIZE)
+
+
+def test_guidance_batches_conditional_and_unconditional_in_one_forward(tiny_pipeline):
+    batches = []
+    hook = tiny_pipeline.denoiser.register_forward_hook(lambda module, args, output: batches.append(args[0].shape[0]))
+    try:
+        run(tiny_pipeline, guidance_scale=7.5)
+        run(tiny_pipeline, guidance_scale=1.0)
+    finally:
+        hook.remove()
+    assert batches == [2, 2, 1, 1]  # two steps each: CFG doubles the batch instead of calling twice
+
+
+def test_negative_prompt_changes_the_result(tiny_pipeline):
+    assert not np.array_equal(run(tiny_pipeline), run(tiny_pipeline, negative_prompt="fog"))
+
+
+def test_callback_sees_every_step_and_can_replace_latents(tiny_pipeline):
+    steps = []
+
+    def zero_latents(pipe, step, timestep, tensors):
+        steps.append(step)
+        return {"latents": torch.zeros_like(tensors["latents"])}
+
+    frames = run(tiny_pipeline, num_inference_steps=3, callback_on_step_end=zero_latents)
+    assert steps == [0, 1, 2]
+    decoded_zero = tiny_pipeline.decode_latents(torch.zeros(1, 4, 4, TINY_SIZE // 8, TINY_SIZE // 8))
+    np.testing.assert_allclose(frames, decoded_zero.permute(0, 1, 3, 4, 2).numpy(), atol=1e-6)
+
+
+def test_static_camera_condition_is_zero_and_a_pan_is_not():
+    trajectory = cameras.parse_camera(None).trajectory(4)
+    assert camera_condition(trajectory, 4, 4).abs().max() == 0
+    pan = camera_condition(cameras.parse_camera("pan_right:0.5").trajectory(4), 4, 4)
+    assert pan.shape == (4, 4, 4, 4)
+    assert pan[0, 1:].mean() > 0  # content moves left on screen, so each pixel's source lies to its right
+
+
+def test_native_camera_conditioning_reaches_the_denoiser():
+    components = get_dummy_components()
+    with torch.no_grad():  # the camera weights start at zero (static-camera model); give them a value
+        components["denoiser"].conv_in.weight[:, 4:] = 0.5
+    pipe = VideoPipeline(**components)
+    pipe.set_progress_bar_config(disable=True)
+    assert not np.array_equal(run(pipe), run(pipe, camera="pan_right:0.5"))
+
+
+def test_foreign_unet_gets_camera_through_warped_noise():
+    components = get_dummy_components()
+    plain = components["denoiser"]
+    config = {key: value for key, value in plain.config.items() if key != "camera_channels" and not key.startswith("_")}
+    from diffusers import UNet3DConditionModel
+
+    components["denoiser"] = UNet3DConditionModel(**config).eval()
+    pipe = VideoPipeline(**components)
+    pipe.set_progress_bar_config(disable=True)
+    assert not np.array_equal(run(pipe), run(pipe, camera="pan_right:0.5"))
+    assert np.array_equal(run(pipe), run(pipe, camera="pan_right:0.5", camera_strength=0.0))
+
+
+def test_save_pretrained_round_trips_offline(tiny_pipeline, tiny_model_dir):
+    reloaded = VideoPipeline.from_pretrained(tiny_model_dir)
+    reloaded.set_progress_bar_config(disable=True)
+    assert isinstance(reloaded.denoiser, CameraUNet3D)
+    assert np.array_equal(run(tiny_pipeline), run(reloaded))
+    assert np.array_equal(run(tiny_pipeline), run(load_pipeline(str(tiny_model_dir))))
+
+
+def test_diffusers_text_to_video_pipeline_runs_our_denoiser(tiny_pipeline):
+    peer = TextToVideoSDPipeline(
+        vae=tiny_pipeline.vae, text_encoder=tiny_pipeline.text_encoder, tokenizer=tiny_pipeline.tokenizer,
+        unet=tiny_pipeline.denoiser, scheduler=tiny_pipeline.scheduler,
+    )
+    peer.set_progress_bar_config(disable=True)
+    frames = peer("a lake", num_frames=4, height=TINY_SIZE, width=TINY_SIZE, num_inference_steps=2, output_type="np").frames
+    assert np.asarray(frames).shape == (1, 4, TINY_SIZE, TINY_SIZE, 3)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"prompt": "  "}, "prompt: got '  '"),
+        ({"num_frames": 0}, "num_frames: got 0; must be an integer >= 1"),
+        ({"num_inference_steps": 0}, "num_inference_steps: got 0"),
+        ({"guidance_scale": -1.0}, "guidance_scale: got -1.0; must be >= 0"),
+        ({"height": 30}, "height: got 30; must be a positive multiple of 8"),
+        ({"output_type": "gif"}, "output_type: got 'gif'; allowed: np, pt, pil, latent"),
+    ],
+)
+def test_bad_inputs_name_the_setting(tiny_pipeline, overrides, message):
+    with pytest.raises(UsageError, match="^" + __import__("re").escape(message)):
+        run(tiny_pipeline, **overrides)

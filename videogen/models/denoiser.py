@@ -1,0 +1,101 @@
+"""The camera-conditioned temporal UNet: diffusers' UNet3DConditionModel plus per-frame camera motion.
+
+Camera motion enters as extra input channels (CameraCtrl-style dense conditioning, He et al. 2024, with
+the trajectory's 2D motion instead of Plücker rays because it is what the model has to reproduce): for
+every latent pixel of frame f, where that content sat in the previous frame and in frame 0, for a
+fronto-parallel plane at a reference depth. A static camera is all zeros, so the model called without
+a camera -- exactly like a UNet3DConditionModel, as diffusers' TextToVideoSDPipeline calls it -- is the
+static-camera model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from diffusers import ModelMixin, UNet3DConditionModel  # noqa: F401 -- ModelMixin: see below
+from diffusers.configuration_utils import register_to_config
+from torch import nn
+
+# DiffusionPipeline.from_pretrained finds a custom component's loading base class (ModelMixin) by name in
+# the component's own module, hence the import above.
+CAMERA_CHANNELS = 4  # (dx, dy) to the previous frame + (dx, dy) to frame 0
+REFERENCE_DEPTH = 4.0  # depth of the plane whose motion the conditioning describes (world units)
+
+
+def camera_condition(trajectory, height: int, width: int) -> torch.Tensor:
+    """Dense backward displacement of a fronto-parallel plane at REFERENCE_DEPTH, in units of the width.
+
+    Returns (CAMERA_CHANNELS, F, height, width) float32; frame 0 is zero.
+    """
+    homographies = trajectory.homographies(width, height, depth=REFERENCE_DEPTH)  # (F, 3, 3): frame 0 -> f
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    pixels = np.stack([xs, ys, np.ones_like(xs)], axis=-1).reshape(-1, 3)  # (H*W, 3)
+    to_first = []
+    for homography in homographies:
+        source = pixels @ np.linalg.inv(homography).T  # where frame f's pixels were in frame 0
+        to_first.append(source[:, :2] / source[:, 2:3] - pixels[:, :2])
+    to_first = np.stack(to_first).reshape(len(homographies), height, width, 2)  # (F, H, W, 2)
+    to_previous = np.zeros_like(to_first)
+    to_previous[1:] = to_first[1:] - to_first[:-1]
+    features = np.concatenate([to_previous, to_first], axis=-1) / width  # (F, H, W, 4)
+    return torch.from_numpy(features.astype(np.float32)).permute(3, 0, 1, 2)  # -> (4, F, H, W)
+
+
+class CameraUNet3D(UNet3DConditionModel):
+    """UNet3DConditionModel whose conv_in also reads CAMERA_CHANNELS of per-frame camera motion."""
+
+    @register_to_config
+    def __init__(
+        self,
+        sample_size: int | None = None,
+        in_channels: int = 4,
+        out_channels: int = 4,
+        down_block_types: tuple[str, ...] = ("CrossAttnDownBlock3D", "CrossAttnDownBlock3D", "DownBlock3D"),
+        up_block_types: tuple[str, ...] = ("UpBlock3D", "CrossAttnUpBlock3D", "CrossAttnUpBlock3D"),
+        block_out_channels: tuple[int, ...] = (64, 128, 256),
+        layers_per_block: int = 1,
+        norm_num_groups: int = 32,
+        cross_attention_dim: int = 384,
+        attention_head_dim: int = 32,
+        num_attention_heads: int | None = None,
+        act_fn: str = "silu",
+        norm_eps: float = 1e-5,
+        downsample_padding: int = 1,
+        mid_block_scale_factor: float = 1,
+        time_cond_proj_dim: int | None = None,
+        camera_channels: int = CAMERA_CHANNELS,
+    ):
+        super().__init__(
+            sample_size=sample_size,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            down_block_types=down_block_types,
+            up_block_types=up_block_types,
+            block_out_channels=block_out_channels,
+            layers_per_block=layers_per_block,
+            norm_num_groups=norm_num_groups,
+            cross_attention_dim=cross_attention_dim,
+            attention_head_dim=attention_head_dim,
+            num_attention_heads=num_attention_heads,
+            act_fn=act_fn,
+            norm_eps=norm_eps,
+            downsample_padding=downsample_padding,
+            mid_block_scale_factor=mid_block_scale_factor,
+            time_cond_proj_dim=time_cond_proj_dim,
+        )
+        # Widen conv_in for the camera channels; their weights start at zero so training begins from
+        # the static-camera model.
+        plain = self.conv_in
+        self.conv_in = nn.Conv2d(in_channels + camera_channels, plain.out_channels, plain.kernel_size, padding=plain.padding)
+        with torch.no_grad():
+            self.conv_in.weight.zero_()
+            self.conv_in.weight[:, :in_channels] = plain.weight
+            self.conv_in.bias.copy_(plain.bias)
+
+    def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor, camera: torch.Tensor | None = None, **kwargs):
+        """sample (B, C, F, h, w); camera (B, camera_channels, F, h, w) from `camera_condition`, None = static."""
+        if camera is None:
+            batch, _, frames, height, width = sample.shape
+            camera = sample.new_zeros(batch, self.config.camera_channels, frames, height, width)
+        sample = torch.cat([sample, camera.to(sample)], dim=1)  # (B, C + camera_channels, F, h, w)
+        return super().forward(sample, timestep, encoder_hidden_states, **kwargs)
