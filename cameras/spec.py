@@ -375,7 +375,7 @@ def parse_camera(spec) -> CameraPath:
     """Parse any camera spec: None or "static"; "pan_right:0.6"; "zoom_in:0.3+tilt_up:0.2@ease_in_out";
     a mapping {preset, intensity, easing, seed} or a Runway-style rig {horizontal, vertical, pan, tilt, roll,
     zoom: -10..10, easing}; a keyframe list [{frame or time, pan, tilt, roll, x, y, z, zoom, easing}];
-    the same as YAML/JSON text; or a path to a YAML file holding any of these."""
+    the same as YAML/JSON text; or a path (a Path, or a string ending in .yaml/.yml) to a YAML file of any of these."""
     if isinstance(spec, CameraPath):
         return spec
     if spec is None:
@@ -386,6 +386,8 @@ def parse_camera(spec) -> CameraPath:
         except (OSError, yaml.YAMLError) as error:
             raise CameraError(f"camera file {os.fspath(spec)!r} cannot be read: {str(error).splitlines()[0]}") from None
     if isinstance(spec, str):
+        if spec.strip().lower().endswith((".yaml", ".yml")):  # preset names never contain a dot
+            return parse_camera(Path(spec.strip()))
         if spec.strip().startswith(("[", "{")):
             try:
                 return parse_camera(yaml.safe_load(spec))

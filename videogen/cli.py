@@ -113,6 +113,34 @@ def render(
     typer.echo(f"{result.path}: {len(result.frames)} frames, {width}x{height} at {result.fps} fps, rendered in {result.seconds:.1f} s")
 
 
+@app.command()
+def camera(
+    spec: str = typer.Argument(..., help="Camera spec: pan_right:0.6, zoom_in:0.3+tilt_up:0.2@ease_in_out, a YAML/JSON rig or keyframe list, or a .yaml file."),
+    output: Path = typer.Option(..., "-o", "--output", help="Preview clip to write: .gif, .mp4, .webm, ..."),
+    frames: int = typer.Option(48, help="Frames in the preview."),
+    fps: str = typer.Option("12", help="Frame rate of the preview."),
+    size: str = typer.Option("256x144", help="WIDTHxHEIGHT of the preview."),
+    plot: Optional[Path] = typer.Option(None, help="Also write a PNG plot of the path: top view and per-axis curves."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output."),
+):
+    """Preview a camera path on a layered test pattern (parallax shows), optionally with a plot of the path.
+
+    Example: videogen camera "orbit_left:1+zoom_in:0.5@ease_in_out" --frames 48 -o orbit.gif --plot orbit.png
+    """
+    with usage_errors():
+        import cameras
+        from postprocess.mux import write_video
+
+        width, height = parse_size(size)
+        path = cameras.parse_camera(spec)
+        trajectory = path.trajectory(frames)
+        preview = cameras.preview_frames(trajectory, width, height)
+        written = write_video(preview, output, fps=fps, metadata={"camera": str(path)}, overwrite=overwrite)
+        if plot is not None:
+            cameras.plot_path(trajectory, plot, title=str(path))
+    typer.echo(f"{written}: {frames} frames of camera {path} at {width}x{height}" + (f"; plot {plot}" if plot else ""))
+
+
 def main():
     app()
 
