@@ -36,11 +36,12 @@ def _subpixel_targets(flow: np.ndarray, subpixels: int, width: int, height: int)
 
 def _upsample_conditional(frame: torch.Tensor, subpixels: int, generator: torch.Generator) -> torch.Tensor:
     """k x k sub-pixels per pixel, i.i.d. N(0, 1/k^2) and summing to the pixel: x/k^2 + (z - mean z)/k."""
-    fresh = torch.randn(frame.shape[:-2] + (frame.shape[-2] * subpixels, frame.shape[-1] * subpixels),
-                        generator=generator, device=frame.device, dtype=frame.dtype)
-    block_mean = F.avg_pool2d(fresh, subpixels).repeat_interleave(subpixels, -2).repeat_interleave(subpixels, -1)
-    pixel = frame.repeat_interleave(subpixels, -2).repeat_interleave(subpixels, -1)
-    return pixel / subpixels**2 + (fresh - block_mean) / subpixels
+    *lead, height, width = frame.shape
+    fresh = torch.randn(*lead, height, subpixels, width, subpixels, generator=generator, device=frame.device)
+    residual = fresh - fresh.mean(dim=(-3, -1), keepdim=True)
+    pixel = frame[..., :, None, :, None]  # (..., h, 1, w, 1)
+    # (..., h, k, w, k) -> (..., h*k, w*k): row i*k + a, column j*k + b
+    return (pixel / subpixels**2 + residual / subpixels).reshape(*lead, height * subpixels, width * subpixels)
 
 
 def warp_noise(noise: torch.Tensor, trajectory: Trajectory, strength: float = 1.0, depth=DEFAULT_DEPTH,

@@ -37,33 +37,35 @@ class Preset:
 
 
 def _pair(name: str, opposite: str, description: str, rotate_deg=(0.0, 0.0, 0.0), pivot_depth=0.0,
-          move=(0.0, 0.0, 0.0), zoom=1.0) -> dict[str, Preset]:
+          move=(0.0, 0.0, 0.0), zoom=1.0) -> tuple[Preset, Preset]:
     """A preset and its opposite: rotation and translation negated, zoom inverted, same pivot."""
     negate = lambda values: tuple(0.0 - float(v) for v in values)  # noqa: E731
-    return {
-        name: Preset(name, description, tuple(map(float, rotate_deg)), pivot_depth, tuple(map(float, move)), zoom),
-        opposite: Preset(opposite, description, negate(rotate_deg), pivot_depth, negate(move), 1.0 / zoom),
-    }
+    return (Preset(name, description, tuple(map(float, rotate_deg)), pivot_depth, tuple(map(float, move)), zoom),
+            Preset(opposite, description, negate(rotate_deg), pivot_depth, negate(move), 1.0 / zoom))
 
 
+_PAIRS = (
+    _pair("pan_right", "pan_left", "turn about the vertical axis; 30 degrees at 1.0", rotate_deg=(0, 30, 0)),
+    _pair("tilt_up", "tilt_down", "turn about the horizontal axis; 20 degrees at 1.0", rotate_deg=(20, 0, 0)),
+    _pair("roll_cw", "roll_ccw", "turn the camera about its view axis (the picture turns the other way); "
+          "30 degrees at 1.0", rotate_deg=(0, 0, 30)),
+    _pair("zoom_in", "zoom_out", "change the focal length, no parallax; 1.5x at 1.0", zoom=1.5),
+    _pair("dolly_in", "dolly_out", "move along the view axis, with parallax; 1 unit (a quarter of the way "
+          "to the subject) at 1.0", move=(0, 0, 1)),
+    _pair("truck_right", "truck_left", "slide sideways; 1 unit at 1.0 (the subject shifts a quarter frame)",
+          move=(1, 0, 0)),
+    _pair("pedestal_up", "pedestal_down", "raise or lower the camera; 1 unit at 1.0", move=(0, -1, 0)),
+    _pair("orbit_left", "orbit_right", "circle the subject 4 units ahead, keeping it centred; 30 degrees at 1.0",
+          rotate_deg=(0, 30, 0), pivot_depth=DEFAULT_DEPTH),
+    _pair("crane_up", "crane_down", "boom in an arc over the subject 4 units ahead, tilting to keep it "
+          "centred; 20 degrees at 1.0", rotate_deg=(-20, 0, 0), pivot_depth=DEFAULT_DEPTH),
+)
 PRESETS: dict[str, Preset] = {
     "static": Preset("static", "the camera does not move"),
-    **_pair("pan_right", "pan_left", "turn about the vertical axis; 30 degrees at 1.0", rotate_deg=(0, 30, 0)),
-    **_pair("tilt_up", "tilt_down", "turn about the horizontal axis; 20 degrees at 1.0", rotate_deg=(20, 0, 0)),
-    **_pair("roll_cw", "roll_ccw", "turn the camera about its view axis (the picture turns the other way); "
-            "30 degrees at 1.0", rotate_deg=(0, 0, 30)),
-    **_pair("zoom_in", "zoom_out", "change the focal length, no parallax; 1.5x at 1.0", zoom=1.5),
-    **_pair("dolly_in", "dolly_out", "move along the view axis, with parallax; 1 unit (a quarter of the way "
-            "to the subject) at 1.0", move=(0, 0, 1)),
-    **_pair("truck_right", "truck_left", "slide sideways; 1 unit at 1.0 (the subject shifts a quarter frame)",
-            move=(1, 0, 0)),
-    **_pair("pedestal_up", "pedestal_down", "raise or lower the camera; 1 unit at 1.0", move=(0, -1, 0)),
-    **_pair("orbit_left", "orbit_right", "circle the subject 4 units ahead, keeping it centred; 30 degrees at 1.0",
-            rotate_deg=(0, 30, 0), pivot_depth=DEFAULT_DEPTH),
-    **_pair("crane_up", "crane_down", "boom in an arc over the subject 4 units ahead, tilting to keep it "
-            "centred; 20 degrees at 1.0", rotate_deg=(-20, 0, 0), pivot_depth=DEFAULT_DEPTH),
+    **{preset.name: preset for pair in _PAIRS for preset in pair},
     "handheld": Preset("handheld", "seeded smooth shake; about 1.5 degrees and 0.05 units at 1.0"),
 }
+OPPOSITES = {a.name: b.name for a, b in _PAIRS} | {b.name: a.name for a, b in _PAIRS}
 
 # Runway-style six-axis rig: axis -> (preset for positive values, preset for negative values).
 RIG_AXES = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import difflib
 import json
 import os
@@ -16,16 +17,13 @@ from scipy.spatial.transform import Rotation, Slerp
 from .easing import BEZIER_KEYWORDS, EASING_NAMES, LINEAR, Easing
 from .errors import CameraError
 from .presets import (
-    INTENSITY_RANGE, PRESETS, RIG_AXES, RIG_RANGE, RIG_UNITS_PER_INTENSITY, handheld_poses,
+    INTENSITY_RANGE, OPPOSITES, PRESETS, RIG_AXES, RIG_RANGE, RIG_UNITS_PER_INTENSITY, handheld_poses,
 )
 from .trajectory import Trajectory, pose_matrices
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"\d+")
-_OPPOSITES = {name: opposite for pair in RIG_AXES.values() for name, opposite in (pair, pair[::-1])}
-_OPPOSITES |= {"orbit_left": "orbit_right", "orbit_right": "orbit_left", "dolly_in": "dolly_out",
-               "dolly_out": "dolly_in", "crane_up": "crane_down", "crane_down": "crane_up"}
 
 
 def _suggest(given: str, allowed) -> str:
@@ -59,15 +57,18 @@ class Move:
         return Trajectory(pose_matrices(rotations, positions), focal * zoom)
 
 
-class CameraPath:
+class CameraPath(abc.ABC):
     """A parsed camera spec: sample it with trajectory(num_frames); str() gives the canonical spec."""
 
     @property
+    @abc.abstractmethod
     def is_static(self) -> bool:
-        raise NotImplementedError
+        """Whether the camera never moves."""
 
+    @abc.abstractmethod
     def trajectory(self, num_frames: int, focal: float = 1.0) -> Trajectory:
-        raise NotImplementedError
+        """Poses and focal lengths at num_frames evenly spaced times over the clip (focal: the starting focal
+        length in image widths)."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +128,8 @@ class KeyframePath(CameraPath):
 
     @property
     def is_static(self) -> bool:
-        first = self.keyframes[0]
-        pose = lambda key: [getattr(key, name) for name in KEYFRAME_POSE_FIELDS]  # noqa: E731
-        return all(pose(key) == pose(first) for key in self.keyframes) and pose(first) == list(
-            KEYFRAME_POSE_FIELDS.values())
+        rest = tuple(KEYFRAME_POSE_FIELDS.values())
+        return all(tuple(getattr(key, name) for name in KEYFRAME_POSE_FIELDS) == rest for key in self.keyframes)
 
     def __str__(self) -> str:
         used = [name for name, default in KEYFRAME_POSE_FIELDS.items()
@@ -218,7 +217,7 @@ def _intensity_problem(preset: str, intensity: float) -> tuple[str, str] | None:
     low, high = INTENSITY_RANGE
     if low <= intensity <= high:
         return None
-    hint = f"; for the other direction use {_OPPOSITES[preset]}" if intensity < 0 and preset in _OPPOSITES else ""
+    hint = f"; for the other direction use {OPPOSITES[preset]}" if intensity < 0 and preset in OPPOSITES else ""
     return f"intensity {_fmt(intensity)} for {preset} is out of range {_fmt(low)}..{_fmt(high)}", hint
 
 

@@ -142,16 +142,17 @@ class Trajectory:
     def flow(self, width: int, height: int, depth=DEFAULT_DEPTH) -> np.ndarray:
         """Forward optical flow (F-1, H, W, 2) in pixels from frame f to f+1 for a static scene whose z-depth
         seen from frame f is `depth`: a scalar, an (H, W) map, or an (F, H, W) map per frame (parallax)."""
-        depth = _depth_per_frame(depth, self.num_frames, width, height)[:-1]  # (F-1, H, W)
+        depth = _depth_per_frame(depth, self.num_frames, width, height)
         intrinsics = self.intrinsics(width, height)
         grid = pixel_grid(width, height)  # (H, W, 3)
-        rays = np.einsum("fij,hwj->fhwi", np.linalg.inv(intrinsics[:-1]), grid)  # (F-1, H, W, 3), z = 1
-        points = rays * depth[..., None]
-        step = self.relative_poses(np.arange(self.num_frames - 1), np.arange(1, self.num_frames))
-        moved = np.einsum("fij,fhwj->fhwi", step[:, :3, :3], points) + step[:, None, None, :3, 3]
-        projected = np.einsum("fij,fhwj->fhwi", intrinsics[1:], moved)
-        # Points that pass behind the next camera have no image; clamp so the flow stays finite.
-        return projected[..., :2] / np.maximum(projected[..., 2:], 1e-6) - grid[..., :2]
+        flows = np.empty((self.num_frames - 1, height, width, 2))
+        for frame in range(self.num_frames - 1):  # one frame pair at a time keeps memory at one image's worth
+            points = grid @ np.linalg.inv(intrinsics[frame]).T * depth[frame][..., None]  # (H, W, 3) in camera f
+            step = self.relative_poses(frame, frame + 1)
+            projected = (points @ step[:3, :3].T + step[:3, 3]) @ intrinsics[frame + 1].T
+            # Points that pass behind the next camera have no image; clamp so the flow stays finite.
+            flows[frame] = projected[..., :2] / np.maximum(projected[..., 2:], 1e-6) - grid[..., :2]
+        return flows
 
     def plucker(self, width: int, height: int) -> np.ndarray:
         """Plücker ray embedding (F, 6, H, W) per pixel: (o x d, d) with unit world directions d, as in CameraCtrl."""

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from cameras import PRESETS, CameraError, Easing, Trajectory, parse_camera, parse_easing
-from cameras.spec import _OPPOSITES
+from cameras.presets import OPPOSITES
 
 MOVING_PRESETS = [name for name in PRESETS if name != "static"]
-OPPOSITE_PAIRS = sorted({tuple(sorted(pair)) for pair in _OPPOSITES.items()})
+OPPOSITE_PAIRS = sorted({tuple(sorted(pair)) for pair in OPPOSITES.items()})
 KEYFRAMES = [{"time": 0}, {"time": 0.4, "pan": 25, "tilt": -10, "x": 0.5, "easing": "ease_in_out"},
              {"time": 1, "pan": -20, "roll": 15, "z": 1.5, "zoom": 1.4}]
 
