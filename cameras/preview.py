@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -13,7 +14,8 @@ from postprocess.files import atomic_path
 from .errors import CameraError
 from .trajectory import Trajectory, pixel_grid
 
-_PIXELS_PER_UNIT = 48  # texture resolution on every layer
+_PIXELS_PER_UNIT = 32  # texture resolution on every layer
+_ROOM_HALF_SIZE = 12  # the room's walls stand this far from the first camera position
 
 
 def _texture(size: tuple[int, int], tint: tuple[float, float, float], seed: int, square: int) -> np.ndarray:
@@ -31,28 +33,54 @@ def _texture(size: tuple[int, int], tint: tuple[float, float, float], seed: int,
     return (np.clip(image, 0, 1) * 255).astype(np.uint8)
 
 
+class _Layer(NamedTuple):
+    """A textured rectangle in frame 0's camera coordinates: texture pixel (u, v) sits at
+    origin + (u * u_axis + v * v_axis) / _PIXELS_PER_UNIT; alpha 0 is see-through."""
+
+    origin: tuple[float, float, float]
+    u_axis: tuple[float, float, float]
+    v_axis: tuple[float, float, float]
+    texture: np.ndarray
+    alpha: np.ndarray
+
+
+def _opaque(texture: np.ndarray) -> np.ndarray:
+    return np.full(texture.shape[:2], 255, np.uint8)
+
+
 @functools.lru_cache(maxsize=1)
-def _scene() -> list[tuple[float, float, float, np.ndarray, np.ndarray]]:
-    """Far to near: (depth, left x, top y, RGB texture, alpha) for fronto-parallel layers in frame 0's camera.
-    The backdrop fills most of the picture, so a global motion fit follows it; panels and posts show parallax."""
-    unit = _PIXELS_PER_UNIT
-    backdrop = _texture((36 * unit, 60 * unit), (0.6, 0.8, 1.0), 1, 96)
-    panels = _texture((unit, 11 * unit), (1.0, 0.75, 0.45), 2, 24)
+def _scene() -> list[_Layer]:
+    """Far to near: a checkered room whose walls are 12 units from the start (the front wall fills the first
+    picture, so a global motion fit follows it; side walls, floor and ceiling catch large turns), then small
+    panels 6 units ahead and posts at 3 that show parallax."""
+    unit, half = _PIXELS_PER_UNIT, _ROOM_HALF_SIZE
+    wall = 2 * half * unit
+    room = [  # front, left, right, ceiling, floor; each wall read from inside the room
+        ((-half, -half, half), (1, 0, 0), (0, 1, 0), (0.6, 0.8, 1.0)),
+        ((-half, -half, -half), (0, 0, 1), (0, 1, 0), (0.6, 1.0, 0.7)),
+        ((half, -half, half), (0, 0, -1), (0, 1, 0), (1.0, 0.8, 0.6)),
+        ((-half, -half, -half), (1, 0, 0), (0, 0, 1), (0.8, 0.8, 0.8)),
+        ((-half, half, half), (1, 0, 0), (0, 0, -1), (0.7, 0.6, 0.5)),
+    ]
+    layers = []
+    for seed, (origin, u_axis, v_axis, tint) in enumerate(room):
+        texture = _texture((wall, wall), tint, seed, 2 * unit)
+        layers.append(_Layer(origin, u_axis, v_axis, texture, _opaque(texture)))
+    panels = _texture((unit, 11 * unit), (1.0, 0.75, 0.45), 10, unit // 2)
     panels_alpha = np.zeros(panels.shape[:2], np.uint8)
     for left in range(0, 11, 3):  # four panels 0.8 units wide, 3 units apart, just below the horizon
         panels_alpha[:, left * unit:left * unit + int(0.8 * unit)] = 255
-    posts = _texture((3 * unit, 4 * unit), (1.0, 0.4, 0.5), 3, 12)
+    posts = _texture((3 * unit, 4 * unit), (1.0, 0.4, 0.5), 11, unit // 4)
     posts_alpha = np.zeros(posts.shape[:2], np.uint8)
     for left in (0.0, 1.9):  # two posts 0.2 units wide standing in the foreground
         posts_alpha[:, int(left * unit):int((left + 0.2) * unit)] = 255
-    return [(12.0, -30.0, -18.0, backdrop, np.full(backdrop.shape[:2], 255, np.uint8)),
-            (6.0, -5.4, 0.3, panels, panels_alpha),
-            (3.0, -1.0, 0.4, posts, posts_alpha)]
+    return layers + [_Layer((-5.4, 0.3, 6.0), (1, 0, 0), (0, 1, 0), panels, panels_alpha),
+                     _Layer((-1.0, 0.4, 3.0), (1, 0, 0), (0, 1, 0), posts, posts_alpha)]
 
 
 def render_test_scene(trajectory: Trajectory, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """Frames (F, H, W, 3) uint8 and z-depth (F, H, W) of the layered test scene seen along the trajectory:
-    a textured backdrop 12 units away, small panels at 6 and posts at 3, each layer warped by its plane homography."""
+    """Frames (F, H, W, 3) uint8 and z-depth (F, H, W) of the test scene seen along the trajectory: a checkered
+    room 12 units out, small panels at 6 and posts at 3, each layer warped by its plane homography."""
     if width < 8 or height < 8:
         raise CameraError(f"preview size {width}x{height} is too small; allowed 8x8 or larger")
     intrinsics = trajectory.intrinsics(width, height)
@@ -60,14 +88,15 @@ def render_test_scene(trajectory: Trajectory, width: int, height: int) -> tuple[
     frames = np.zeros((trajectory.num_frames, height, width, 3), np.float32)
     depths = np.full((trajectory.num_frames, height, width), np.inf)
     pixels = pixel_grid(width, height)
-    for depth, left, top, texture, alpha in _scene():
+    for layer in _scene():
         # texture pixel (u, v, 1) -> world point on the layer, (3, 3)
-        texture_to_world = np.array([[1 / _PIXELS_PER_UNIT, 0, left], [0, 1 / _PIXELS_PER_UNIT, top], [0, 0, depth]])
+        texture_to_world = np.column_stack([np.divide(layer.u_axis, _PIXELS_PER_UNIT),
+                                            np.divide(layer.v_axis, _PIXELS_PER_UNIT), layer.origin])
         for frame in range(trajectory.num_frames):
             rotation, translation = world_to_camera[frame, :3, :3], world_to_camera[frame, :3, 3]
             homography = intrinsics[frame] @ (rotation @ texture_to_world + np.outer(translation, [0, 0, 1]))
-            colour = cv2.warpPerspective(texture, homography, (width, height), flags=cv2.INTER_LINEAR)
-            cover = cv2.warpPerspective(alpha, homography, (width, height), flags=cv2.INTER_LINEAR) / 255.0
+            colour = cv2.warpPerspective(layer.texture, homography, (width, height), flags=cv2.INTER_LINEAR)
+            cover = cv2.warpPerspective(layer.alpha, homography, (width, height), flags=cv2.INTER_LINEAR) / 255.0
             # Third homogeneous coordinate of the back-projection is 1/z: only points ahead of the camera count.
             inverse_depth = pixels @ np.linalg.inv(homography)[2]
             cover[inverse_depth <= 0] = 0
