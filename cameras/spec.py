@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import difflib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, fields
@@ -14,7 +15,7 @@ import numpy as np
 import yaml
 from scipy.spatial.transform import Rotation, Slerp
 
-from .easing import BEZIER_KEYWORDS, EASING_NAMES, LINEAR, Easing
+from .easing import EASING_NAMES, LINEAR, Easing
 from .errors import CameraError
 from .presets import (
     INTENSITY_RANGE, OPPOSITES, PRESETS, RIG_AXES, RIG_RANGE, RIG_UNITS_PER_INTENSITY, handheld_poses,
@@ -36,6 +37,15 @@ def _fmt(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _intensity_problem(preset: str, intensity: float) -> tuple[str, str] | None:
+    """(message, hint) when an intensity is out of range, else None."""
+    low, high = INTENSITY_RANGE
+    if low <= intensity <= high:
+        return None
+    hint = f"; for the other direction use {OPPOSITES[preset]}" if intensity < 0 and preset in OPPOSITES else ""
+    return f"intensity {_fmt(intensity)} for {preset} is out of range {_fmt(low)}..{_fmt(high)}", hint
+
+
 @dataclass(frozen=True)
 class Move:
     """One preset at an intensity (handheld also takes a seed)."""
@@ -44,8 +54,17 @@ class Move:
     intensity: float = 1.0
     seed: int = 0
 
+    def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise CameraError(f'camera preset "{self.preset}" is unknown{_suggest(self.preset, PRESETS)}')
+        if problem := _intensity_problem(self.preset, self.intensity):
+            raise CameraError(f"camera {problem[0]}{problem[1]}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0 or (
+                self.seed and self.preset != "handheld"):
+            raise CameraError(f"camera seed {self.seed!r}: only handheld takes a seed, a whole number >= 0")
+
     def __str__(self) -> str:
-        seed = f",seed={self.seed}" if self.preset == "handheld" and self.seed else ""
+        seed = f",seed={self.seed}" if self.seed else ""
         return f"{self.preset}:{_fmt(self.intensity)}{seed}"
 
     def trajectory(self, times: np.ndarray, progress: np.ndarray, focal: float) -> Trajectory:
@@ -212,15 +231,6 @@ class _Scanner:
         return name.lower().replace("-", "_"), start
 
 
-def _intensity_problem(preset: str, intensity: float) -> tuple[str, str] | None:
-    """(message, hint) when an intensity is out of range, else None."""
-    low, high = INTENSITY_RANGE
-    if low <= intensity <= high:
-        return None
-    hint = f"; for the other direction use {OPPOSITES[preset]}" if intensity < 0 and preset in OPPOSITES else ""
-    return f"intensity {_fmt(intensity)} for {preset} is out of range {_fmt(low)}..{_fmt(high)}", hint
-
-
 def _scan_easing(scanner: _Scanner) -> Easing:
     name, start = scanner.name("an easing name")
     if name not in EASING_NAMES:
@@ -279,8 +289,8 @@ def _parse_string(text: str) -> CameraPath:
 
 
 def _number(value, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CameraError(f"camera {what} must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise CameraError(f"camera {what} must be a finite number, got {value!r}")
     return float(value)
 
 
@@ -306,22 +316,15 @@ def _parse_mapping(spec: dict) -> CameraPath:
     if "preset" in spec:
         _check_keys(spec, ["preset", "intensity", "easing", "seed"], "preset mapping")
         name = str(spec["preset"]).strip().lower().replace("-", "_")
-        if name not in PRESETS:
-            raise CameraError(f'camera preset "{name}" is unknown{_suggest(name, PRESETS)}')
-        intensity = _number(spec.get("intensity", 1.0), f"{name} intensity")
-        if problem := _intensity_problem(name, intensity):
-            raise CameraError(f"camera {problem[0]}{problem[1]}")
-        seed = spec.get("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0 or ("seed" in spec and name != "handheld"):
-            raise CameraError(f"camera seed {seed!r}: only handheld takes a seed, a whole number >= 0")
-        moves = (Move(name, intensity, seed),) if name != "static" and intensity != 0 else ()
-        return MovePath(moves, easing)
+        move = Move(name, _number(spec.get("intensity", 1.0), f"{name} intensity"), spec.get("seed", 0))
+        return MovePath((move,) if name != "static" and move.intensity != 0 else (), easing)
     _check_keys(spec, [*RIG_AXES, "easing"], "rig")
     moves = []
     for axis, (positive, negative) in RIG_AXES.items():
         value = _number(spec.get(axis, 0), f"rig {axis}")
         if not RIG_RANGE[0] <= value <= RIG_RANGE[1]:
-            raise CameraError(f"camera rig {axis}={_fmt(value)} is out of range {_fmt(RIG_RANGE[0])}..{_fmt(RIG_RANGE[1])}")
+            low, high = RIG_RANGE
+            raise CameraError(f"camera rig {axis}={_fmt(value)} is out of range {_fmt(low)}..{_fmt(high)}")
         if value:
             moves.append(Move(positive if value > 0 else negative, abs(value) / RIG_UNITS_PER_INTENSITY))
     return MovePath(tuple(moves), easing)

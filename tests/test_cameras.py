@@ -180,6 +180,7 @@ BAD_SPECS = [
     ([{"frame": 0, "pam": 3}], 'unknown key "pam"; did you mean pan?'),
     ([{"pan": 3}], "needs exactly one of frame"),
     ([{"frame": 0, "zoom": 0}], "zoom 0 must be positive"),
+    ([{"frame": 0, "pan": float("nan")}], "keyframe 0 pan must be a finite number, got nan"),
     ([], "non-empty list"),
     (42, "type int is not allowed"),
 ]
