@@ -173,7 +173,7 @@ BAD_SPECS = [
     ({"pan": 11}, "rig pan=11 is out of range -10..10"),
     ({"pann": 1}, 'unknown key "pann"; did you mean pan?'),
     ({"preset": "zom_in"}, "did you mean zoom_in?"),
-    ({"preset": "zoom_in", "intensity": "lots"}, "intensity must be a number"),
+    ({"preset": "zoom_in", "intensity": "lots"}, "intensity must be a finite number"),
     ([{"frame": 5}, {"frame": 3}], "keyframes out of order: keyframe 1 at frame 3 does not come after 5"),
     ([{"time": 0}, {"time": 1.5}], "time 1.5 is beyond the clip"),
     ([{"time": 0}, {"frame": 4}], "mixes frame and time"),
