@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -53,7 +55,8 @@ def warp_noise(noise: torch.Tensor, trajectory: Trajectory, strength: float = 1.
 
     noise: (B, C, F, h, w) at latent resolution; the trajectory is resampled to F frames if needed; depth is a
     scalar or an (h, w) / (F, h, w) map in scene units. strength 0 returns the input, 1 fully warped noise.
-    generator seeds the sub-pixel and disoccluded draws (default: seed 0, so the result is deterministic)."""
+    generator seeds the sub-pixel and disoccluded draws (default: seeded from a hash of the input's first frame,
+    so the result is deterministic and inputs drawn from different seeds get different fills)."""
     _check_video_tensor(noise, "noise")
     _check_strength(strength)
     if subpixels < 1:
@@ -61,8 +64,10 @@ def warp_noise(noise: torch.Tensor, trajectory: Trajectory, strength: float = 1.
     batch, channels, num_frames, height, width = noise.shape
     if strength == 0 or num_frames == 1:
         return noise.clone()
-    if generator is None:
-        generator = torch.Generator(device=noise.device).manual_seed(0)
+    if generator is None:  # derived from the input, so other seeds' noise gets other fills
+        first_frame = noise[:, :, 0].detach().float().cpu().numpy().tobytes()
+        seed = int.from_bytes(hashlib.sha256(first_frame).digest()[:8], "little")
+        generator = torch.Generator(device=noise.device).manual_seed(seed)
     depth = np.asarray(depth, dtype=np.float64)
     if depth.ndim:  # depth maps follow the sub-pixel grid
         depth = depth.repeat(subpixels, axis=-2).repeat(subpixels, axis=-1)

@@ -83,6 +83,11 @@ def test_warp_noise_is_deterministic_keeps_dtype_and_resamples_the_trajectory():
     assert first.dtype == torch.bfloat16 and first.shape == noise.shape
     torch.testing.assert_close(first, again)
     torch.testing.assert_close(first[:, :, 0], noise[:, :, 0])
+    truck = truck_trajectory(5, pixels_per_frame=2)
+    torch.testing.assert_close(warp_noise(noise, truck), warp_noise(noise, truck))
+    # The default generator follows the input: noise from another seed gets other fresh fills at the edge.
+    edges = [warp_noise(gaussian_noise(5, seed=seed), truck)[:, :, 1:, :, -2:] for seed in (0, 1)]
+    assert abs(correlation(*edges)) < 0.1
 
 
 def test_depth_maps_give_parallax_in_noise():
