@@ -18,7 +18,7 @@ PHRASES: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
         "golden_hour": (("at golden hour", "in the golden light of late afternoon"), ("at magic hour",)),
         "sunset": (("at sunset", "as the sun sets"), ("at sundown",)),
         "dusk": (("at dusk", "at twilight"), ("in the blue hour",)),
-        "night": (("at night", "under a starry night sky"), ("by moonlight",)),
+        "night": (("at night", "in the dark of night"), ("by moonlight",)),
     },
     "clouds": {
         "clear": (("under a cloudless sky", "with clear skies"), ("beneath an empty blue dome",)),

@@ -57,8 +57,8 @@ WATER_TINT = {"lake": (0.10, 0.28, 0.30), "sea": (0.04, 0.18, 0.38)}
 
 # Depths (scene units) of the three terrain cut-outs, far to near, and their heights as view angles (radians).
 TERRAIN_DEPTHS = (240.0, 120.0, 60.0)
-TERRAIN_ANGLES = {"mountains": (0.30, 0.22, 0.12), "hills": (0.10, 0.08, 0.06), "dunes": (0.08, 0.07, 0.05),
-                  "city": (0.16, 0.12, 0.08)}
+TERRAIN_ANGLES = {"mountains": (0.34, 0.25, 0.16), "hills": (0.16, 0.12, 0.09), "dunes": (0.14, 0.11, 0.08),
+                  "city": (0.22, 0.16, 0.11)}
 LAKE_DEPTHS = (7.0, 30.0)  # near and far shore
 SEA_NEAR = 7.0
 CLOUD_HEIGHT = 60.0  # above the camera
@@ -321,17 +321,17 @@ class World:
         if water == "sea":
             depths = (5.5,)
         elif water == "lake":
-            depths = (LAKE_DEPTHS[1] + 4, LAKE_DEPTHS[1] + 12) if vegetation == "forest" else (5.5, LAKE_DEPTHS[1] + 4)
+            depths = (LAKE_DEPTHS[1] + 6, LAKE_DEPTHS[1] + 14) if vegetation == "forest" else (5.5, LAKE_DEPTHS[1] + 4)
         else:
-            depths = (14.0, 22.0, 32.0) if vegetation == "forest" else (8.0, 16.0, 30.0)
+            depths = (24.0, 32.0, 40.0) if vegetation == "forest" else (8.0, 16.0, 30.0)
         tile = self.tiles[3]
         cutouts = []
         for depth in depths:
             grid = np.linspace(-4 * depth, 4 * depth, 8193)
-            near = depth < 7
             spacing = (0.9 if vegetation == "forest" else 6.0) * (depth / 16) ** 0.5
-            height = _profile_peaks(grid, rng, spacing, heights=(2.5, 5.0), widths=(0.6, 1.1), power=1.1,
-                                    gap=0.55 * depth if near else 0.0)
+            heights = (1.5, 3.0) if vegetation == "forest" else (2.5, 5.0)
+            height = _profile_peaks(grid, rng, spacing, heights=heights, widths=(0.6, 1.1), power=1.1,
+                                    gap=0.55 * depth if depth < 10 else 0.0)
             shade_light = self.light * (1.0 + 0.25 * (self.scene.ground == "snow"))
 
             def shade(x: Array, above: Array, depth=depth) -> Array:
@@ -550,8 +550,9 @@ class World:
             offset = 0.15 + 0.7 * hash01(col, row, seed=11)
             across = np.abs(su / cell_w - col - offset) * cell_w
             along = sv / cell_h - row
-            particle = (hash01(col, row, seed=12) < 0.45) & (across < max(0.0035, 0.6 * pixel)) & (along < 0.5)
-            colour, alpha = 0.5 + 0.5 * self.horizon, 0.45
+            length = 0.25 + 0.5 * hash01(col, row, seed=14)
+            particle = (hash01(col, row, seed=12) < 0.4) & (across < max(0.0035, 0.6 * pixel)) & (along < length)
+            colour, alpha = 0.5 + 0.5 * self.horizon, 0.3
         else:
             particle = np.zeros(canvas.shape[:3], dtype=bool)
             for layer, (cell, fall, size) in enumerate(((0.05, 0.35, 0.006), (0.08, 0.6, 0.009))):

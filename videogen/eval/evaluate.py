@@ -1,0 +1,197 @@
+"""The evaluation run: a model on the fixed prompt set, scored beside rendered ground truth (ceiling) and random
+frames (floor); writes report.json, report.md and contact_sheet.png."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from postprocess.files import atomic_path
+from postprocess.preview import contact_sheet, save_png
+from videogen.eval import metrics
+from videogen.eval.features import clip_features
+from videogen.eval.judge import JUDGE_MIN_ACCURACY, Judge, judge_accuracy, load_judge, rendered_dataset
+from videogen.eval.prompts import GROUPS, EvalPrompt, balanced_subset, load_prompt_set
+from videogen.world import ATTRIBUTES, render_clip
+
+SOURCES = ("floor", "model", "ceiling")
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """What an evaluation run does; defaults are the full run."""
+
+    num_frames: int = 16
+    size: int = 128
+    steps: int = 25
+    guidance_scale: float = 7.5
+    limit: int | None = None  # prompts in all, balanced over groups; None: the whole set
+    judge_check: int = 120  # fresh renders that measure the judge's own accuracy
+    seed: int = 0
+    prompts: list[EvalPrompt] = field(default_factory=load_prompt_set)
+
+
+def random_clip(num_frames: int, size: int, seed: int) -> np.ndarray:
+    """The floor: independent uniform noise frames (F, H, W, 3)."""
+    return np.random.default_rng(seed).random((num_frames, size, size, 3), dtype=np.float32)
+
+
+def clip_metrics(frames: np.ndarray, camera: str) -> dict:
+    """Camera agreement and temporal metrics of one clip."""
+    num_frames, height, width = frames.shape[:3]
+    camera_result = metrics.camera_agreement(metrics.expected_motion(camera, num_frames, width, height),
+                                             metrics.measured_motion(frames))
+    dynamic, flow_top = metrics.dynamic_degree(frames)
+    return {
+        "camera": camera_result,
+        "temporal_flickering": metrics.temporal_flickering(frames),
+        "motion_smoothness": metrics.motion_smoothness(frames),
+        "dynamic": dynamic,
+        "flow_top5_px": flow_top,
+        "warping_error": metrics.flow_warping_error(frames),
+    }
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def summarise(prompts: list[EvalPrompt], clips: list[np.ndarray], judge: Judge, reference: np.ndarray) -> dict:
+    """Aggregate one source's clips: adherence per attribute and group, camera, temporal, Fréchet distance."""
+    features = np.stack([clip_features(clip) for clip in clips])
+    predicted = judge.predict(features)
+    per_clip = [clip_metrics(clip, p.scene.camera) for clip, p in zip(clips, prompts)]
+    adherence = {group: {name: _mean([float(predicted[name][i] == p.scene.attributes[name])
+                                      for i, p in enumerate(prompts) if p.group == group]) for name in ATTRIBUTES}
+                 for group in GROUPS}
+    presets = sorted({p.scene.camera for p in prompts})
+    direction = {preset: _mean([float(m["camera"]["direction_ok"]) for m, p in zip(per_clip, prompts)
+                                if p.scene.camera == preset]) for preset in presets}
+    magnitude = [m["camera"]["magnitude_error"] for m, p in zip(per_clip, prompts)
+                 if p.scene.camera.startswith(metrics.MAGNITUDE_PRESETS)]
+    return {
+        "adherence": adherence,
+        "adherence_mean": _mean(v for group in adherence.values() for v in group.values()),
+        "camera_direction_accuracy": direction,
+        "camera_direction_mean": _mean(direction.values()),
+        "camera_magnitude_error": _mean(magnitude),
+        **{key: _mean(m[key] for m in per_clip) for key in
+           ("temporal_flickering", "motion_smoothness", "dynamic", "flow_top5_px", "warping_error")},
+        "frechet_distance": metrics.frechet_distance(judge.embed(features), reference),
+        "clips": [{"group": p.group, "prompt": p.prompt, "camera": p.scene.camera,
+                   "predicted": {name: predicted[name][i] for name in ATTRIBUTES}, **m}
+                  for i, (p, m) in enumerate(zip(prompts, per_clip))],
+    }
+
+
+def vae_psnr(pipe, clips: list[np.ndarray]) -> float | None:
+    """Mean PSNR of rendered clips passed through the pipeline's VAE (encode, take the mode, decode)."""
+    import torch
+
+    vae = getattr(pipe, "vae", None)
+    if vae is None:
+        return None
+    scores = []
+    with torch.no_grad():
+        for clip in clips:
+            images = torch.from_numpy(clip).permute(0, 3, 1, 2).to(vae.device, vae.dtype) * 2 - 1  # (F, H, W, 3) -> (F, 3, H, W)
+            decoded = vae.decode(vae.encode(images).latent_dist.mode()).sample
+            scores.append(metrics.psnr(clip, ((decoded.float() + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()))
+    return float(np.mean(scores))
+
+
+def evaluate(pipe, settings: EvalSettings, out_dir: Path, model_name: str = "",
+             progress: Callable[[int, int], None] | None = None) -> dict:
+    """Score a pipeline on the prompt set beside ceiling and floor; write the report files; return the report."""
+    prompts = balanced_subset(settings.prompts, settings.limit)
+    size, frames = settings.size, settings.num_frames
+    judge = load_judge()
+    check_features, check_labels = rendered_dataset(settings.judge_check, seed=settings.seed + 99, sizes=(size,))
+    accuracy = judge_accuracy(judge, check_features, check_labels)
+    ceiling = [render_clip(p.scene, frames, size, size) for p in prompts]
+    reference = [render_clip(p.scene.replace(seed=p.scene.seed + 1), frames, size, size) for p in prompts]
+    floor = [random_clip(frames, size, settings.seed + i) for i in range(len(prompts))]
+    model = []
+    for index, p in enumerate(prompts):
+        model.append(pipe(prompt=p.prompt, num_frames=frames, height=size, width=size, seed=settings.seed + index,
+                          num_inference_steps=settings.steps, guidance_scale=settings.guidance_scale,
+                          camera=p.scene.camera, output_type="np").frames[0].astype(np.float32))
+        if progress:
+            progress(index + 1, len(prompts))
+    reference_embedding = judge.embed(np.stack([clip_features(clip) for clip in reference]))
+    report = {
+        "model": model_name,
+        "settings": {"num_frames": frames, "size": size, "steps": settings.steps, "guidance_scale": settings.guidance_scale,
+                     "prompts": len(prompts), "seed": settings.seed},
+        "judge": {"accuracy_on_fresh_renders": accuracy, "min_accuracy": JUDGE_MIN_ACCURACY,
+                  "trusted": {name: value >= JUDGE_MIN_ACCURACY for name, value in accuracy.items()},
+                  "fresh_renders": settings.judge_check},
+        "vae_psnr_db": vae_psnr(pipe, reference),
+        "sources": {name: summarise(prompts, clips, judge, reference_embedding)
+                    for name, clips in zip(SOURCES, (floor, model, ceiling))},
+    }
+    write_report(report, out_dir, prompts, model, ceiling)
+    return report
+
+
+HEADLINE = (
+    ("adherence_mean", "Prompt adherence (judge accuracy, mean)", True),
+    ("camera_direction_mean", "Camera direction accuracy", True),
+    ("camera_magnitude_error", "Camera magnitude error (pan/tilt/roll/zoom)", False),
+    ("temporal_flickering", "Temporal flickering (VBench, 1 = none)", True),
+    ("motion_smoothness", "Motion smoothness (VBench)", True),
+    ("dynamic", "Dynamic degree (VBench, share of clips)", None),
+    ("warping_error", "Flow warping error (Lai et al. 2018)", False),
+    ("frechet_distance", "Fréchet distance on judge features", False),
+)
+
+
+def _cell(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def markdown(report: dict) -> str:
+    """The Markdown summary: headline metrics per source, adherence per attribute and group, the judge's accuracy."""
+    sources = report["sources"]
+    lines = [f"# Evaluation of {report['model'] or 'a model'}", "",
+             f"{report['settings']['prompts']} prompts, {report['settings']['num_frames']} frames at "
+             f"{report['settings']['size']}px. Floor: random frames; ceiling: rendered ground truth.", "",
+             "| metric | better | floor | model | ceiling |", "|---|---|---|---|---|"]
+    for key, title, higher in HEADLINE:
+        better = {True: "higher", False: "lower", None: "-"}[higher]
+        lines.append(f"| {title} | {better} | " + " | ".join(_cell(sources[s][key]) for s in SOURCES) + " |")
+    lines += ["", f"VAE reconstruction PSNR on rendered clips: {_cell(report['vae_psnr_db'])} dB", "",
+              "## Prompt adherence per attribute (model / ceiling)", "",
+              "| attribute | judge accuracy | trusted | " + " | ".join(GROUPS) + " |",
+              "|---|---|---|" + "---|" * len(GROUPS)]
+    judge = report["judge"]
+    for name in ATTRIBUTES:
+        cells = [f"{_cell(sources['model']['adherence'][g][name])} / {_cell(sources['ceiling']['adherence'][g][name])}"
+                 for g in GROUPS]
+        trusted = "yes" if judge["trusted"][name] else "**no**"
+        lines.append(f"| {name} | {judge['accuracy_on_fresh_renders'][name]:.3f} | {trusted} | " + " | ".join(cells) + " |")
+    lines += ["", "## Camera direction accuracy per preset (floor / model / ceiling)", "", "| camera | floor | model | ceiling |",
+              "|---|---|---|---|"]
+    for preset in sources["model"]["camera_direction_accuracy"]:
+        lines.append(f"| {preset} | " + " | ".join(_cell(sources[s]["camera_direction_accuracy"][preset]) for s in SOURCES) + " |")
+    lines += ["", "![contact sheet](contact_sheet.png)", ""]
+    return "\n".join(lines)
+
+
+def write_report(report: dict, out_dir: Path, prompts: list[EvalPrompt], model: list, ceiling: list) -> None:
+    """report.json, report.md and contact_sheet.png (middle frames: model above ceiling, per prompt)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in (("report.json", json.dumps(report, indent=2)), ("report.md", markdown(report))):
+        with atomic_path(out_dir / name) as temporary:
+            temporary.write_text(text)
+    shown = min(len(prompts), 8)
+    middle = lambda clip: clip[len(clip) // 2]  # noqa: E731
+    thumbs = [middle(c) for c in model[:shown]] + [middle(c) for c in ceiling[:shown]]
+    labels = [f"model: {p.group}" for p in prompts[:shown]] + ["ground truth" for _ in prompts[:shown]]
+    save_png(contact_sheet(np.stack(thumbs), columns=shown, labels=labels, thumb_width=max(128, thumbs[0].shape[1])),
+             out_dir / "contact_sheet.png")
