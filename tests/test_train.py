@@ -1,0 +1,48 @@
+"""The training stages end to end at toy length: data shards, VAE, latent cache, UNet, export, load, render."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from videogen.models.registry import load_pipeline
+from videogen.train.data import ClipStore, render_shards, shard_ids
+from videogen.train.denoiser import Batches, train_denoiser
+from videogen.train.export import export_builtin
+from videogen.train.loop import CHECKPOINT
+from videogen.train.vae import cache_latents, train_vae
+
+
+def test_train_stages_resume_export_and_render(tmp_path):
+    data = tmp_path / "data"
+    render_shards(data, num_clips=4, num_frames=8, size=128, shard_size=2, log=lambda line: None)
+    assert shard_ids(data) == [0, 1]
+    first_shard = (data / "clips_00000.npy").read_bytes()
+    render_shards(data, num_clips=4, num_frames=8, size=128, shard_size=2, log=lambda line: None)  # resumes: nothing redone
+    assert (data / "clips_00000.npy").read_bytes() == first_shard
+
+    vae = train_vae(str(data), str(tmp_path / "vae"), steps=2, batch=2, crop=32, log_every=1, checkpoint_every=1)
+    scaling = cache_latents(str(data), vae)
+    vae.save_pretrained(tmp_path / "vae" / "vae")
+    store = ClipStore.load(data, with_latents=True)
+    assert store.latents.shape == (4, 8, 4, 16, 16) and np.isfinite(scaling)
+    assert abs(float(store.latents.astype(np.float32).std()) - 1) < 0.05  # scaled to unit variance
+
+    latents, captions, motion = Batches(store, seed=0).draw(3, 4)
+    assert latents.shape == (3, 4, 4, 16, 16) and motion.shape == (3, 4, 4, 16, 16) and len(captions) == 3
+
+    run = tmp_path / "denoiser"
+    for steps in (2, 3):  # the second call resumes at step 2 and does one more
+        train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(run), steps=steps, clips_per_batch=1, images_per_batch=2,
+                       log_every=1, preview_every=0)
+    assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [1, 2, 3]
+    assert (run / CHECKPOINT).exists()
+
+    model = export_builtin(str(run), str(tmp_path / "vae" / "vae"), tmp_path / "landscapes")
+    index = json.loads((model / "model_index.json").read_text())
+    assert index["_training_steps"] == 3 and "text_encoder" not in index
+    pipe = load_pipeline(str(model))
+    pipe.set_progress_bar_config(disable=True)
+    frames = pipe("a lake at dusk", num_frames=2, num_inference_steps=2, seed=0, camera="pan_left:0.3").frames
+    assert frames.shape == (1, 2, 128, 128, 3) and np.isfinite(frames).all()

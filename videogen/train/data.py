@@ -1,0 +1,75 @@
+"""Training data from the procedural world: rendered clips cached as uint8 shards beside their scenes.
+
+A shard is `clips_NNNNN.npy` (N, F, H, W, 3) uint8 plus `scenes_NNNNN.json` (the Scene fields of each clip).
+Shards are written atomically and skipped when present, so an interrupted render resumes. After the VAE is
+trained, `latents_NNNNN.npy` (N, F, C, h, w) float16 caches each clip's scaled latent means.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from videogen.world import Scene, render_clip, sample_scene
+
+CLIPS = "clips_{:05d}.npy"
+SCENES = "scenes_{:05d}.json"
+LATENTS = "latents_{:05d}.npy"
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    """np.save through a temporary file, so a killed job never leaves a truncated shard."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "wb") as handle:
+        np.save(handle, array)
+    os.replace(temporary, path)
+
+
+def render_shards(folder: str | os.PathLike, num_clips: int, num_frames: int = 16, size: int = 128, seed: int = 0,
+                  shard_size: int = 50, split: str = "train", log=print) -> None:
+    """Render `num_clips` world clips into shards of `shard_size`; each shard's content depends only on (seed, shard)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for shard in range((num_clips + shard_size - 1) // shard_size):
+        if (folder / SCENES.format(shard)).exists():
+            continue
+        rng = np.random.default_rng([seed, shard])
+        scenes = [sample_scene(rng, split) for _ in range(shard_size)]
+        clips = np.stack([np.round(render_clip(scene, num_frames, size, size) * 255).astype(np.uint8) for scene in scenes])
+        save_array(folder / CLIPS.format(shard), clips)
+        temporary = folder / f".{SCENES.format(shard)}.tmp"  # written last: it marks the shard complete
+        temporary.write_text(json.dumps([dataclasses.asdict(scene) for scene in scenes]))
+        os.replace(temporary, folder / SCENES.format(shard))
+        log(f"shard {shard}: {len(scenes)} clips of {num_frames} frames")
+
+
+def shard_ids(folder: str | os.PathLike, kind: str = SCENES) -> list[int]:
+    """The complete shards in a folder (a shard is complete once its scenes file exists)."""
+    prefix = kind.split("{")[0]
+    return sorted(int(path.name[len(prefix) : len(prefix) + 5]) for path in Path(folder).glob(prefix + "*") if not path.name.startswith("."))
+
+
+@dataclasses.dataclass
+class ClipStore:
+    """All shards of a folder in memory: clips (N, F, H, W, 3) uint8 (memory-mapped), scenes, and latents if cached."""
+
+    clips: np.ndarray
+    scenes: list[Scene]
+    latents: np.ndarray | None = None
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, with_latents: bool = False) -> "ClipStore":
+        folder = Path(folder)
+        shards = shard_ids(folder)
+        if not shards:
+            raise FileNotFoundError(f"no rendered shards in {folder}; run `videogen train data` first")
+        clips = np.concatenate([np.load(folder / CLIPS.format(shard), mmap_mode="r") for shard in shards])
+        scenes = [Scene(**fields) for shard in shards for fields in json.loads((folder / SCENES.format(shard)).read_text())]
+        latents = None
+        if with_latents:
+            latents = np.concatenate([np.load(folder / LATENTS.format(shard)) for shard in shards])
+        return cls(clips, scenes, latents)

@@ -1,0 +1,172 @@
+"""Train the built-in camera-conditioned temporal UNet on cached world latents, MiniLM captions and cameras.
+
+Objective: v-prediction (Salimans & Ho 2022) on a cosine schedule rescaled to zero terminal SNR (Lin et al.
+2024), with min-SNR-5 loss weighting (Hang et al. 2023); see docs/MODEL_CARD.md for why. Joint image and
+video training: every third step is a batch of single frames (num_frames=1), the others clips of 8 frames.
+Captions are re-phrased by the world's grammar every time a clip is drawn and dropped 10% of the time for
+classifier-free guidance (Ho & Salimans 2022); the camera condition is dropped 30% of the time so the
+camera words in a prompt also steer the motion.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import DDPMScheduler, DPMSolverMultistepScheduler
+
+import cameras
+from postprocess.preview import contact_sheet, save_png
+from videogen.models.denoiser import CameraUNet3D, camera_condition
+from videogen.models.text_encoder import load_minilm
+from videogen.train.data import ClipStore
+from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
+from videogen.world import caption, scene_trajectory
+
+NUM_TRAIN_TIMESTEPS = 1000
+SCHEDULE = {"beta_schedule": "squaredcos_cap_v2", "prediction_type": "v_prediction", "rescale_betas_zero_snr": True}
+CLIP_FRAMES = 8
+PREVIEW_PROMPTS = (
+    "sunset over a mountain lake, golden hour, camera pans right",
+    "snowy peaks at night under a starry sky, still camera",
+    "a watercolor of rolling hills with a forest at noon, slow zoom in",
+    "pixel art of a city skyline by the sea at dusk, a boat",
+)
+
+
+def builtin_denoiser() -> CameraUNet3D:
+    """The built-in UNet (5.5M parameters, sized for 2 CPU cores): three levels at 16x16 latents,
+    MiniLM-width cross-attention, camera channels."""
+    return CameraUNet3D(
+        sample_size=16,
+        block_out_channels=(32, 64, 128),
+        layers_per_block=1,
+        cross_attention_dim=384,
+        attention_head_dim=32,
+    )
+
+
+def training_scheduler() -> DDPMScheduler:
+    return DDPMScheduler(num_train_timesteps=NUM_TRAIN_TIMESTEPS, **SCHEDULE)
+
+
+def inference_scheduler() -> DPMSolverMultistepScheduler:
+    """DPM-Solver++ (Lu et al. 2022) on the training schedule; trailing spacing starts at pure noise."""
+    return DPMSolverMultistepScheduler(
+        num_train_timesteps=NUM_TRAIN_TIMESTEPS, timestep_spacing="trailing", final_sigmas_type="zero", **SCHEDULE
+    )
+
+
+class Batches:
+    """Draws training batches from a ClipStore: latents, captions and camera conditions."""
+
+    def __init__(self, store: ClipStore, seed: int, caption_dropout: float = 0.1, camera_dropout: float = 0.3):
+        self.store, self.rng = store, np.random.default_rng(seed)
+        self.caption_dropout, self.camera_dropout = caption_dropout, camera_dropout
+        self.trajectories = {}
+
+    def _trajectory(self, index: int):
+        if index not in self.trajectories:
+            scene = self.store.scenes[index]
+            self.trajectories[index] = scene_trajectory(scene, self.store.latents.shape[1])
+        return self.trajectories[index]
+
+    def _caption(self, index: int) -> str:
+        if self.rng.random() < self.caption_dropout:
+            return ""
+        return caption(self.store.scenes[index], self.rng)
+
+    def draw(self, clips: int, frames: int) -> tuple[torch.Tensor, list[str], torch.Tensor]:
+        """latents (B, C, F, h, w), captions (B,), camera (B, 4, F, h, w) for `clips` windows of `frames`."""
+        total_frames = self.store.latents.shape[1]
+        latents, captions, motion = [], [], []
+        for index in self.rng.integers(len(self.store.scenes), size=clips):
+            stride = 1 if frames == 1 else int(self.rng.integers(1, (total_frames - 1) // (frames - 1) + 1))
+            start = int(self.rng.integers(0, total_frames - stride * (frames - 1)))
+            chosen = np.arange(start, start + stride * (frames - 1) + 1, stride)
+            window = torch.from_numpy(self.store.latents[index, chosen].astype(np.float32))  # (F, C, h, w)
+            latents.append(window.permute(1, 0, 2, 3))  # -> (C, F, h, w)
+            captions.append(self._caption(index))
+            full = self._trajectory(index)
+            trajectory = cameras.Trajectory(c2w=full.c2w[chosen], focal=full.focal[chosen])
+            condition = camera_condition(trajectory, *window.shape[-2:])
+            if self.rng.random() < self.camera_dropout:
+                condition = torch.zeros_like(condition)
+            motion.append(condition)
+        return torch.stack(latents), captions, torch.stack(motion)
+
+
+@torch.no_grad()
+def encode_captions(text_encoder, tokenizer, captions: list[str]) -> torch.Tensor:
+    tokens = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt")
+    return text_encoder(**{name: value.to(text_encoder.device) for name, value in tokens.items()}).last_hidden_state
+
+
+def min_snr_weight(scheduler: DDPMScheduler, timesteps: torch.Tensor, gamma: float = 5.0) -> torch.Tensor:
+    """Min-SNR-gamma loss weight for v-prediction: min(SNR, gamma) / (SNR + 1) (Hang et al. 2023)."""
+    alphas = scheduler.alphas_cumprod.to(timesteps.device)[timesteps]
+    snr = alphas / (1 - alphas).clamp(min=1e-8)
+    return torch.minimum(snr, torch.full_like(snr, gamma)) / (snr + 1)
+
+
+def preview(pipe, path: Path, steps: int = 15) -> None:
+    """A contact sheet of the preview prompts (8 frames each), to look at while training runs."""
+    rows = []
+    for index, prompt in enumerate(PREVIEW_PROMPTS):
+        camera = "pan_right:0.6" if "pans right" in prompt else ("zoom_in:0.5" if "zoom in" in prompt else None)
+        rows.append(pipe(prompt, num_frames=8, num_inference_steps=steps, seed=index, camera=camera).frames[0])
+    save_png(contact_sheet(np.concatenate(rows), columns=8), path)
+
+
+def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_batch: int = 4, images_per_batch: int = 16,
+                   lr: float = 2e-4, warmup: int = 100, seed: int = 0, log_every: int = 25, checkpoint_every: int = 100,
+                   preview_every: int = 500) -> CameraUNet3D:
+    """Train (or resume) the UNet in `out` on the latents cached in `data`; returns the EMA weights.
+
+    preview_every=0 skips the preview sheets."""
+    from diffusers import AutoencoderKL
+
+    from videogen.pipeline import VideoPipeline
+
+    run = start_run(out, builtin_denoiser, lr, weight_decay=0.01, seed=seed)
+    folder, device, denoiser, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
+    schedule = lambda current: min(1.0, (current + 1) / warmup) * (0.5 + 0.5 * math.cos(math.pi * min(current / steps, 1.0)))
+    text_encoder, tokenizer = load_minilm()
+    text_encoder.to(device)
+    scheduler = training_scheduler()
+    batches = Batches(ClipStore.load(data, with_latents=True), seed=seed * 1000 + step)
+    log = TrainLog(folder, "frames")
+    while step < steps:
+        for group in optimizer.param_groups:
+            group["lr"] = lr * schedule(step)
+        image_step = step % 3 == 2
+        latents, captions, motion = batches.draw(images_per_batch, 1) if image_step else batches.draw(clips_per_batch, CLIP_FRAMES)
+        latents, motion = latents.to(device), motion.to(device)
+        context = encode_captions(text_encoder, tokenizer, captions)
+        noise = torch.randn_like(latents)
+        timesteps = torch.randint(0, NUM_TRAIN_TIMESTEPS, (len(latents),), device=device)
+        noisy = scheduler.add_noise(latents, noise, timesteps)
+        target = scheduler.get_velocity(latents, noise, timesteps)
+        prediction = denoiser(noisy, timesteps, encoder_hidden_states=context, camera=motion).sample
+        per_sample = F.mse_loss(prediction, target, reduction="none").mean(dim=(1, 2, 3, 4))
+        loss = (per_sample * min_snr_weight(scheduler, timesteps)).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(denoiser.parameters(), 1.0)
+        optimizer.step()
+        update_ema(ema, denoiser, decay=min(0.999, (1 + step) / (10 + step)))
+        step += 1
+        log.add(loss.item(), latents.shape[0] * latents.shape[2])
+        if step % log_every == 0:
+            log.flush(step, lr=lr * schedule(step))
+        if step % checkpoint_every == 0 or step == steps:
+            save_checkpoint(folder, denoiser, optimizer, step, ema)
+        if preview_every and (step % preview_every == 0 or step == steps):
+            vae = AutoencoderKL.from_pretrained(vae_folder)
+            pipe = VideoPipeline(text_encoder=text_encoder, tokenizer=tokenizer, vae=vae, denoiser=ema, scheduler=inference_scheduler())
+            pipe.set_progress_bar_config(disable=True)
+            preview(pipe, folder / f"preview_{step:06d}.png")
+    return ema

@@ -1,0 +1,41 @@
+"""Export trained weights as the shipped built-in model: a diffusers folder in fp16, text encoder resolved at load."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL
+
+from videogen.models.registry import BUILTIN_ROOT
+from videogen.train.denoiser import builtin_denoiser, inference_scheduler
+from videogen.train.loop import CHECKPOINT
+
+
+def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path = BUILTIN_ROOT / "landscapes") -> Path:
+    """Write model_index.json, denoiser/ (the EMA weights), vae/ and scheduler/ to `target`, in fp16 safetensors.
+
+    model_index.json names no text encoder: `load_pipeline` takes MiniLM from its installed package.
+    """
+    target = Path(target)
+    staging = target.with_name(f".{target.name}.export")
+    shutil.rmtree(staging, ignore_errors=True)
+    state = torch.load(Path(denoiser_run) / CHECKPOINT, map_location="cpu", weights_only=False)
+    denoiser = builtin_denoiser()
+    denoiser.load_state_dict(state["ema"])
+    denoiser.to(torch.float16).save_pretrained(staging / "denoiser")
+    AutoencoderKL.from_pretrained(vae_folder).to(torch.float16).save_pretrained(staging / "vae")
+    inference_scheduler().save_pretrained(staging / "scheduler")
+    index = {
+        "_class_name": "VideoPipeline",
+        "denoiser": ["videogen", "CameraUNet3D"],
+        "scheduler": ["diffusers", "DPMSolverMultistepScheduler"],
+        "vae": ["diffusers", "AutoencoderKL"],
+        "_training_steps": state["step"],
+    }
+    (staging / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target

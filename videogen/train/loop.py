@@ -1,0 +1,91 @@
+"""What every training run shares: resumable checkpoints, seeding, and a loss/throughput log."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int, ema: torch.nn.Module | None = None) -> None:
+    """Model, EMA, optimizer and step in one file, replaced atomically so a kill never corrupts it."""
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "config": dict(model.config)}
+    if ema is not None:
+        state["ema"] = ema.state_dict()
+    temporary = folder / f".{CHECKPOINT}.tmp"
+    torch.save(state, temporary)
+    os.replace(temporary, folder / CHECKPOINT)
+
+
+def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, ema: torch.nn.Module | None = None) -> int:
+    """Restore a run from its folder; returns the step to continue from (0 for a fresh run)."""
+    path = folder / CHECKPOINT
+    if not path.exists():
+        return 0
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if ema is not None and "ema" in state:
+        ema.load_state_dict(state["ema"])
+    return state["step"]
+
+
+@dataclass
+class Run:
+    """A training run's state: its folder, device, model, EMA copy, optimizer and the step it is at."""
+
+    folder: Path
+    device: str
+    model: torch.nn.Module
+    ema: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    step: int
+
+
+def start_run(out: str, build_model: Callable[[], torch.nn.Module], lr: float, weight_decay: float, seed: int) -> Run:
+    """Build the model on CUDA if present (else CPU), with AdamW and an EMA copy, resumed from `out` if it has a checkpoint."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    model = build_model().to(device).train()
+    ema = copy.deepcopy(model).eval()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    step = load_checkpoint(folder, model, optimizer, ema)
+    return Run(folder, device, model, ema, optimizer, step)
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """Exponential moving average of the weights (Polyak averaging), what inference uses."""
+    for averaged, current in zip(ema.parameters(), model.parameters()):
+        averaged.lerp_(current, 1 - decay)
+
+
+class TrainLog:
+    """Appends one JSON line per logged step (loss, items per second) to log.jsonl and prints it."""
+
+    def __init__(self, folder: Path, items_name: str):
+        self.path = folder / "log.jsonl"
+        self.items_name = items_name
+        self.started, self.items, self.losses = time.perf_counter(), 0, []
+
+    def add(self, loss: float, items: int) -> None:
+        self.losses.append(loss)
+        self.items += items
+
+    def flush(self, step: int, **extra) -> None:
+        elapsed = time.perf_counter() - self.started
+        record = {"step": step, "loss": sum(self.losses) / max(len(self.losses), 1), f"{self.items_name}_per_s": self.items / elapsed, **extra}
+        with self.path.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        print(" ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}" for key, value in record.items()), flush=True)
+        self.started, self.items, self.losses = time.perf_counter(), 0, []

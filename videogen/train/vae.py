@@ -1,0 +1,112 @@
+"""Train the built-in 8x VAE (diffusers AutoencoderKL) on world frames: 128x128 RGB -> 4x16x16 latents.
+
+Loss: L1 + MSE reconstruction plus a small KL term (Kingma & Welling 2014; the weighting of Rombach et al.
+2022 without the perceptual and adversarial terms, which need downloaded networks). Trained on random
+crops since the network is convolutional; evaluated on whole frames.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import AutoencoderKL
+
+from videogen.train.data import LATENTS, ClipStore, save_array, shard_ids
+from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
+
+KL_WEIGHT = 1e-6
+
+
+def builtin_vae() -> AutoencoderKL:
+    """The built-in VAE's architecture: four levels (three downsamplings), 4 latent channels, and no attention
+    in the middle block, so it is fully convolutional and trains on small crops."""
+    return AutoencoderKL(
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(32, 64, 128, 128),
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=32,
+        sample_size=128,
+        mid_block_add_attention=False,
+    )
+
+
+def random_crops(frames: np.ndarray, batch: int, crop: int, rng: np.random.Generator) -> torch.Tensor:
+    """(batch, 3, crop, crop) in [-1, 1] from random frames of (N, F, H, W, 3) uint8 clips."""
+    clips, num_frames, height, width, _ = frames.shape
+    out = np.empty((batch, crop, crop, 3), np.uint8)
+    for index in range(batch):
+        top, left = rng.integers(0, height - crop + 1), rng.integers(0, width - crop + 1)
+        out[index] = frames[rng.integers(clips), rng.integers(num_frames), top : top + crop, left : left + crop]
+    return torch.from_numpy(out).permute(0, 3, 1, 2).float() / 127.5 - 1  # (B, H, W, 3) -> (B, 3, H, W)
+
+
+def psnr(vae: AutoencoderKL, frames: np.ndarray) -> float:
+    """Reconstruction PSNR (dB) of whole uint8 frames (N, H, W, 3) through the posterior mean."""
+    images = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    with torch.no_grad():
+        reconstructed = vae.decode(vae.encode(images).latent_dist.mean).sample.clamp(-1, 1)
+    error = F.mse_loss((reconstructed + 1) / 2, (images + 1) / 2).item()
+    return float(10 * np.log10(1 / error))
+
+
+def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int = 48, lr: float = 4e-4, seed: int = 0,
+              log_every: int = 50, checkpoint_every: int = 250) -> AutoencoderKL:
+    """Train (or resume) the VAE in `out`; returns the EMA weights. Same code on CPU and CUDA."""
+    run = start_run(out, builtin_vae, lr, weight_decay=0.0, seed=seed)
+    folder, device, vae, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
+    log = TrainLog(folder, "images")
+    store = ClipStore.load(data)
+    holdout = max(1, min(8, len(store.clips) // 4))
+    held_out = np.asarray(store.clips[-holdout:, 0])  # first frames of the last clips, never trained on
+    train_clips = store.clips[:-holdout]
+    rng = np.random.default_rng([seed, step])
+    while step < steps:
+        images = random_crops(train_clips, batch, crop, rng).to(device)
+        posterior = vae.encode(images).latent_dist
+        reconstructed = vae.decode(posterior.sample()).sample
+        loss = F.l1_loss(reconstructed, images) + F.mse_loss(reconstructed, images) + KL_WEIGHT * posterior.kl().mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        update_ema(ema, vae, decay=0.999 if step > 1000 else 0.99)
+        step += 1
+        log.add(loss.item(), batch)
+        if step % log_every == 0:
+            log.flush(step, **({"psnr": psnr(ema.cpu(), held_out)} if step % checkpoint_every == 0 else {}))
+            ema.to(device)
+        if step % checkpoint_every == 0 or step == steps:
+            save_checkpoint(folder, vae, optimizer, step, ema)
+    ema.save_pretrained(folder / "vae")
+    return ema
+
+
+@torch.no_grad()
+def cache_latents(data: str, vae: AutoencoderKL, batch: int = 64) -> float:
+    """Encode every clip's frames to scaled latent means, saved beside the shards; returns the scaling factor.
+
+    The scaling factor makes the latents unit-variance (Rombach et al. 2022, sec. 4.3.2) and is stored in
+    the VAE's config so the pipeline divides by it before decoding.
+    """
+    folder = Path(data)
+    vae = vae.eval()
+    encoded = {}
+    for shard in shard_ids(folder):
+        clips = np.load(folder / f"clips_{shard:05d}.npy", mmap_mode="r")
+        count, frames = clips.shape[:2]
+        flat = np.asarray(clips).reshape(count * frames, *clips.shape[2:])  # (N, F, H, W, 3) -> (N*F, H, W, 3)
+        means = []
+        for start in range(0, len(flat), batch):
+            images = torch.from_numpy(flat[start : start + batch]).permute(0, 3, 1, 2).float() / 127.5 - 1
+            means.append(vae.encode(images.to(vae.device)).latent_dist.mean.cpu())
+        latents = torch.cat(means)
+        encoded[shard] = latents.reshape(count, frames, *latents.shape[1:])  # -> (N, F, C, h, w)
+    scaling = float(1 / torch.cat([latents.flatten() for latents in encoded.values()]).std())
+    for shard, latents in encoded.items():
+        save_array(folder / LATENTS.format(shard), (latents * scaling).numpy().astype(np.float16))
+    vae.register_to_config(scaling_factor=scaling)
+    return scaling
