@@ -1,0 +1,154 @@
+"""Frame interpolation benchmark: drop frames from real-image clips and rebuild them.
+
+Clips are camera moves (pan, zoom, roll) and moving cut-outs composed over scikit-image's bundled photographs.
+Every `factor`-th frame is kept; the rest are rebuilt by postprocess.interpolate, by ffmpeg's minterpolate
+(mi_mode=mci, mc_mode=aobmc, me_mode=bidir, vsbmc=1) and by plain blending, and scored against the dropped
+originals with PSNR and SSIM. Time is wall time per rebuilt frame, the median of `--repeats` runs.
+
+    python bench/interpolate.py --factors 2 4 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+
+import cv2
+import imageio_ffmpeg
+import numpy as np
+from skimage import data
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from postprocess.interpolate import interpolate_factor
+
+WIDTH, HEIGHT, FRAMES = 480, 320, 25
+
+
+def _camera(photo: np.ndarray, pose: Callable[[float], tuple[float, float, float, float]]) -> np.ndarray:
+    """(FRAMES, HEIGHT, WIDTH, 3) clip of a camera over `photo`; pose(s) gives (dx, dy, zoom, degrees) for s in [0, 1]."""
+    centre = (photo.shape[1] / 2, photo.shape[0] / 2)
+    frames = []
+    for s in np.linspace(0, 1, FRAMES):
+        dx, dy, zoom, degrees = pose(s)
+        matrix = cv2.getRotationMatrix2D((centre[0] + dx, centre[1] + dy), degrees, zoom)
+        matrix[:, 2] += (WIDTH / 2 - centre[0] - dx, HEIGHT / 2 - centre[1] - dy)  # look at centre + (dx, dy)
+        frames.append(cv2.warpAffine(photo, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT))
+    return np.stack(frames)
+
+
+def _cutout(image: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """A sprite resized to width x height and a soft elliptical alpha mask for it."""
+    sprite = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
+    mask = np.zeros((height, width), np.float32)
+    cv2.ellipse(mask, (width // 2, height // 2), (width // 2 - 2, height // 2 - 2), 0, 0, 360, 1.0, -1, cv2.LINE_AA)
+    return sprite, cv2.GaussianBlur(mask, (3, 3), 0)
+
+
+def _composite(background: np.ndarray, sprites, paths) -> np.ndarray:
+    """Paste sprites over each background frame at sub-pixel positions paths[i](s) (painter's order)."""
+    frames = background.astype(np.float32)
+    for index, s in enumerate(np.linspace(0, 1, FRAMES)):
+        for (sprite, mask), path in zip(sprites, paths):
+            x, y = path(s)
+            shift = np.float32([[1, 0, x], [0, 1, y]])
+            layer = cv2.warpAffine(sprite, shift, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR)
+            alpha = cv2.warpAffine(mask, shift, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR)[..., None]
+            frames[index] = alpha * layer + (1 - alpha) * frames[index]
+    return np.clip(frames + 0.5, 0, 255).astype(np.uint8)
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    return np.repeat(image[..., None], 3, axis=-1) if image.ndim == 2 else image[..., :3]
+
+
+def scenes() -> dict[str, np.ndarray]:
+    """The benchmark clips, each (FRAMES, HEIGHT, WIDTH, 3) uint8."""
+    cat, rocket, coins = _cutout(data.chelsea(), 150, 110), _cutout(data.rocket(), 120, 90), _cutout(_rgb(data.coins()), 110, 90)
+    return {
+        "pan (motorcycle)": _camera(data.stereo_motorcycle()[0], lambda s: (-110 + 220 * s, -30 + 50 * s**2, 1, 0)),
+        "zoom in (astronaut)": _camera(data.astronaut(), lambda s: (0, -40 * s, 1 + 0.6 * s, 0)),
+        "roll and zoom (coffee)": _camera(data.coffee(), lambda s: (20 * s, 0, 1.0 + 0.15 * s, 14 * s)),
+        "cut-outs over a still (astronaut)": _composite(
+            _camera(data.astronaut(), lambda s: (0, 0, 1, 0)), [rocket, cat],
+            [lambda s: (330 - 180 * s, 200 - 120 * s), lambda s: (-20 + 250 * s, 60 + 60 * np.sin(np.pi * s))],
+        ),
+        "cut-out over a pan (rocket)": _composite(
+            _camera(data.rocket(), lambda s: (-60 + 100 * s, 0, 1.1, 0)), [coins],
+            [lambda s: (360 - 260 * s, 40 + 150 * s)],
+        ),
+    }
+
+
+def minterpolate(kept: np.ndarray, factor: int) -> np.ndarray:
+    """ffmpeg's motion-compensated interpolation to `factor` times the rate; (len-1)*factor+1 frames."""
+    height, width = kept.shape[1:3]
+    # minterpolate stops before the last input's interval: feed the last frame twice more, keep what aligns.
+    padded = np.concatenate([kept, kept[-1:], kept[-1:]])
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+        "-s", f"{width}x{height}", "-r", "10", "-i", "-", "-vf",
+        f"format=yuv444p,minterpolate=fps={10 * factor}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1,format=rgb24",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+    ]
+    output = subprocess.run(command, input=padded.tobytes(), capture_output=True, check=True).stdout
+    return np.frombuffer(output, np.uint8).reshape(-1, height, width, 3)[: (len(kept) - 1) * factor + 1]
+
+
+def blend(kept: np.ndarray, factor: int) -> np.ndarray:
+    """Plain linear crossfade between neighbouring kept frames."""
+    weights = (np.arange(factor) / factor)[:, None, None, None]
+    pairs = [(1 - weights) * a + weights * b for a, b in zip(kept[:-1].astype(np.float32), kept[1:].astype(np.float32))]
+    return np.concatenate([np.concatenate(pairs), kept[-1:].astype(np.float32)]).round().astype(np.uint8)
+
+
+METHODS = {"ours (DIS flow)": interpolate_factor, "ffmpeg minterpolate": minterpolate, "blend": blend}
+
+
+def score(clip: np.ndarray, factor: int, method, repeats: int) -> tuple[float, float, float]:
+    """(mean PSNR dB, mean SSIM, ms per rebuilt frame) over the dropped frames of one clip."""
+    usable = (len(clip) - 1) // factor * factor + 1
+    clip = clip[:usable]
+    kept = clip[::factor]
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        rebuilt = method(kept, factor)
+        timings.append(time.perf_counter() - start)
+    assert rebuilt.shape == clip.shape, (rebuilt.shape, clip.shape)
+    dropped = [i for i in range(len(clip)) if i % factor]
+    psnr = np.mean([peak_signal_noise_ratio(clip[i], rebuilt[i], data_range=255) for i in dropped])
+    ssim = np.mean([structural_similarity(clip[i], rebuilt[i], channel_axis=-1, data_range=255) for i in dropped])
+    return float(psnr), float(ssim), 1000 * float(np.median(timings)) / len(dropped)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--factors", type=int, nargs="+", default=[2, 4])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    cv2.setNumThreads(2)
+    clips = scenes()
+    print(f"{platform.processor() or platform.machine()}, {cv2.getNumberOfCPUs()} CPUs, OpenCV {cv2.__version__}, "
+          f"{WIDTH}x{HEIGHT}, {FRAMES} frames a clip, median of {args.repeats} runs\n")
+    print("| factor | clip | " + " | ".join(f"{name} PSNR / SSIM / ms" for name in METHODS) + " |")
+    print("|---|---|" + "---|" * len(METHODS))
+    totals = {name: [] for name in METHODS}
+    for factor in args.factors:
+        for clip_name, clip in clips.items():
+            row = []
+            for name, method in METHODS.items():
+                result = score(clip, factor, method, args.repeats)
+                totals[name].append(result)
+                row.append(f"{result[0]:.2f} / {result[1]:.3f} / {result[2]:.1f}")
+            print(f"| {factor} | {clip_name} | " + " | ".join(row) + " |", flush=True)
+    means = {name: np.mean(values, axis=0) for name, values in totals.items()}
+    print("| all | mean | " + " | ".join(f"**{m[0]:.2f} / {m[1]:.3f} / {m[2]:.1f}**" for m in means.values()) + " |")
+    ours, peer = means["ours (DIS flow)"], means["ffmpeg minterpolate"]
+    print(f"\nours vs minterpolate: {ours[0] - peer[0]:+.2f} dB PSNR, {peer[2] / ours[2]:.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()
