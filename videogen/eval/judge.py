@@ -1,4 +1,4 @@
-"""The attribute judge: per-attribute multinomial logistic regression on clip_features, trained only on rendered
+"""The attribute judge: per-attribute one-hidden-layer MLP on clip_features, trained only on rendered
 world clips. Cached as judge.npz beside this file (plain arrays, no pickle), so loading it takes milliseconds and
 every checkout judges identically; `python -m videogen.eval.judge` retrains it deterministically after the
 renderer changes (about three minutes on two cores), and tests check it still reaches JUDGE_MIN_ACCURACY."""
@@ -21,17 +21,16 @@ TRAIN_SEED, TRAIN_CLIPS, TRAIN_SIZES = 2024, 3000, (64, 128)
 
 @dataclass(frozen=True)
 class Judge:
-    """Standardise features, then one softmax classifier per attribute: logits = z W^T + b."""
+    """Standardise features, then one small MLP per attribute: logits = relu(z W1 + b1) W2 + b2."""
 
     mean: np.ndarray  # (D,)
     scale: np.ndarray  # (D,)
-    weights: dict[str, np.ndarray]  # attribute -> (classes, D)
-    biases: dict[str, np.ndarray]  # attribute -> (classes,)
+    layers: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]  # attribute -> W1, b1, W2, b2
 
     def logits(self, features: np.ndarray) -> dict[str, np.ndarray]:
         """Per-attribute logits (N, classes) for features (N, D); classes in ATTRIBUTES order."""
         standard = (np.atleast_2d(features) - self.mean) / self.scale
-        return {name: standard @ self.weights[name].T + self.biases[name] for name in self.weights}
+        return {name: np.maximum(standard @ w1 + b1, 0) @ w2 + b2 for name, (w1, b1, w2, b2) in self.layers.items()}
 
     def predict(self, features: np.ndarray) -> dict[str, list[str]]:
         """Per-attribute predicted values for features (N, D)."""
@@ -43,18 +42,18 @@ class Judge:
 
     def save(self, path: Path = JUDGE_PATH) -> None:
         arrays = {"mean": self.mean, "scale": self.scale}
-        arrays |= {f"weights_{name}": value for name, value in self.weights.items()}
-        arrays |= {f"biases_{name}": value for name, value in self.biases.items()}
+        for name, layers in self.layers.items():
+            arrays |= {f"{name}_{index}": layer for index, layer in enumerate(layers)}
         temporary = path.with_suffix(".tmp.npz")
-        np.savez_compressed(temporary, **{key: value.astype(np.float32) for key, value in arrays.items()})
+        np.savez_compressed(temporary, **{key: value.astype(np.float16) for key, value in arrays.items()})
         temporary.replace(path)
 
 
 def load_judge(path: Path = JUDGE_PATH) -> Judge:
-    """The cached judge."""
+    """The cached judge (stored in float16 to stay small, computed in float32)."""
     with np.load(path) as arrays:
-        return Judge(arrays["mean"], arrays["scale"], {name: arrays[f"weights_{name}"] for name in ATTRIBUTES},
-                     {name: arrays[f"biases_{name}"] for name in ATTRIBUTES})
+        layers = {name: tuple(arrays[f"{name}_{i}"].astype(np.float32) for i in range(4)) for name in ATTRIBUTES}
+        return Judge(arrays["mean"].astype(np.float32), arrays["scale"].astype(np.float32), layers)
 
 
 def rendered_dataset(count: int, seed: int, sizes=TRAIN_SIZES) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -73,20 +72,19 @@ def rendered_dataset(count: int, seed: int, sizes=TRAIN_SIZES) -> tuple[np.ndarr
     return np.stack(features), {name: np.array(values) for name, values in labels.items()}
 
 
-def train_judge(features: np.ndarray, labels: dict[str, np.ndarray], regularisation: float = 1.0) -> Judge:
-    """Fit the judge: z-score the features, then L2 multinomial logistic regression per attribute (lbfgs)."""
-    from sklearn.linear_model import LogisticRegression
+def train_judge(features: np.ndarray, labels: dict[str, np.ndarray], hidden: int = 256, seed: int = 0) -> Judge:
+    """Fit the judge: z-score the features, then per attribute an MLP (one ReLU layer, Adam, L2 1e-3)."""
+    from sklearn.neural_network import MLPClassifier
 
-    mean, scale = features.mean(0), features.std(0) + 1e-6
+    mean, scale = features.mean(0), features.std(0) + 1e-3
     standard = (features - mean) / scale
-    weights, biases = {}, {}
+    layers = {}
     for name, values in ATTRIBUTES.items():
-        model = LogisticRegression(C=regularisation, max_iter=2000).fit(standard, labels[name])
-        weights[name] = np.zeros((len(values), features.shape[1]), dtype=np.float32)
-        biases[name] = np.full(len(values), -1e4, dtype=np.float32)  # a class absent from training is never picked
-        weights[name][model.classes_] = model.coef_ if len(model.classes_) > 2 else np.vstack([-model.coef_, model.coef_])
-        biases[name][model.classes_] = model.intercept_ if len(model.classes_) > 2 else [-model.intercept_[0], model.intercept_[0]]
-    return Judge(mean.astype(np.float32), scale.astype(np.float32), weights, biases)
+        model = MLPClassifier((hidden,), alpha=1e-3, max_iter=300, random_state=seed).fit(standard, labels[name])
+        if len(model.classes_) != len(values):
+            raise ValueError(f"judge training data lacks some {name} values; render more clips")
+        layers[name] = (model.coefs_[0], model.intercepts_[0], model.coefs_[1], model.intercepts_[1])
+    return Judge(mean.astype(np.float32), scale.astype(np.float32), layers)
 
 
 def judge_accuracy(judge: Judge, features: np.ndarray, labels: dict[str, np.ndarray]) -> dict[str, float]:
