@@ -55,8 +55,9 @@ def _fill_holes(sums: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def flow_scale(height: int, width: int) -> float:
-    """Resolution at which motion is estimated: half size for frames whose short side is at least 240 px."""
-    return 0.5 if min(height, width) >= 240 else 1.0
+    """Resolution at which motion is estimated: half size for frames whose short side is at least 240 px, and
+    enlarged for frames under 16 px, which DIS cannot take."""
+    return 0.5 if min(height, width) >= 240 else max(1.0, 16 / min(height, width))
 
 
 class _PairMotion:
