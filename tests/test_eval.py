@@ -12,7 +12,7 @@ from videogen.cli import app
 from videogen.eval import metrics
 from videogen.eval.evaluate import random_clip
 from videogen.eval.judge import JUDGE_MIN_ACCURACY, judge_accuracy, load_judge, rendered_dataset
-from videogen.world import Scene, render_clip
+from videogen.world import ATTRIBUTES, Scene, render_clip
 
 BASIC_PRESETS = ("pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "roll_cw", "roll_ccw")
 
@@ -58,11 +58,12 @@ def test_static_camera_measures_as_static():
 
 
 def test_judge_recognises_fresh_renders():
-    """The committed judge on renders it never saw (another seed than its training set)."""
+    """The committed judge on renders it never saw (another seed than its training set). Time of day and look
+    reach the trust bar; the other attributes are only well above chance and are reported as untrusted."""
     features, labels = rendered_dataset(150, seed=777, sizes=(128,))
     accuracy = judge_accuracy(load_judge(), features, labels)
     assert accuracy["time"] >= JUDGE_MIN_ACCURACY and accuracy["look"] >= JUDGE_MIN_ACCURACY, accuracy
-    assert min(accuracy.values()) > 0.5, accuracy
+    assert all(accuracy[name] > 1.3 / len(values) for name, values in ATTRIBUTES.items()), accuracy
 
 
 def test_eval_command_reports_ceiling_above_floor(tiny_model_dir, tmp_path):

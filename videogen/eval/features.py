@@ -9,7 +9,6 @@ import numpy as np
 
 SIDE = 64  # frames are compared at this size
 SAMPLED_FRAMES = 4  # evenly spaced frames per clip (0, 5, 10, 15 of 16)
-THUMB = 16  # side of the mean-frame thumbnail
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
@@ -84,10 +83,4 @@ def clip_features(frames: np.ndarray) -> np.ndarray:
     families = [(hue < 25) | (hue >= 330), (hue >= 25) & (hue < 70), (hue >= 160) & (hue < 200), (hue >= 280) & (hue < 330)]
     thirds = np.array_split(np.arange(SIDE), 3)
     vivid_fractions = [(vivid & family)[:, rows].mean() for family in families for rows in thirds]
-    # A thumbnail of the mean frame in log chromaticity and relative luminance: shapes, independent of the light.
-    thumb = cv2.resize(mean_frame, (THUMB, THUMB), interpolation=cv2.INTER_AREA) + 0.02
-    brightness = thumb.mean(-1, keepdims=True)
-    thumb_features = np.concatenate([np.log(thumb / brightness), brightness / brightness.mean()], -1).ravel()
-    motion = cv2.resize(small.std(0).mean(-1), (THUMB // 2, THUMB // 2), interpolation=cv2.INTER_AREA).ravel()
-    return np.concatenate([layout, colour, texture, temporal, np.sqrt(vivid_fractions), thumb_features,
-                           motion]).astype(np.float32)
+    return np.concatenate([layout, colour, texture, temporal, np.sqrt(vivid_fractions)]).astype(np.float32)

@@ -1,7 +1,7 @@
 """The attribute judge: per-attribute one-hidden-layer MLP on clip_features, trained only on rendered
 world clips. Cached as judge.npz beside this file (plain arrays, no pickle), so loading it takes milliseconds and
 every checkout judges identically; `python -m videogen.eval.judge` retrains it deterministically after the
-renderer changes (about three minutes on two cores), and tests check it still reaches JUDGE_MIN_ACCURACY."""
+renderer changes (about five minutes on two cores), and tests check it still reaches JUDGE_MIN_ACCURACY."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from videogen.world import ATTRIBUTES, render_clip, sample_scene
 
 JUDGE_PATH = Path(__file__).with_name("judge.npz")
 JUDGE_MIN_ACCURACY = 0.95  # below this on fresh renders, an attribute's adherence is reported as untrusted
-TRAIN_SEED, TRAIN_CLIPS, TRAIN_SIZES = 2024, 3000, (64, 128)
+TRAIN_SEED, TRAIN_CLIPS, TRAIN_SIZES = 2024, 2400, (64, 128)
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def rendered_dataset(count: int, seed: int, sizes=TRAIN_SIZES) -> tuple[np.ndarr
     return np.stack(features), {name: np.array(values) for name, values in labels.items()}
 
 
-def train_judge(features: np.ndarray, labels: dict[str, np.ndarray], hidden: int = 256, seed: int = 0) -> Judge:
+def train_judge(features: np.ndarray, labels: dict[str, np.ndarray], hidden: int = 64, seed: int = 0) -> Judge:
     """Fit the judge: z-score the features, then per attribute an MLP (one ReLU layer, Adam, L2 1e-3)."""
     from sklearn.neural_network import MLPClassifier
 
@@ -98,7 +98,7 @@ def main(argv: list[str]) -> None:
     features, labels = rendered_dataset(count, TRAIN_SEED)
     judge = train_judge(features, labels)
     judge.save()
-    test_features, test_labels = rendered_dataset(400, TRAIN_SEED + 1)
+    test_features, test_labels = rendered_dataset(500, TRAIN_SEED + 1)
     print({name: round(value, 3) for name, value in judge_accuracy(judge, test_features, test_labels).items()})
 
 
