@@ -11,7 +11,12 @@ from typer.testing import CliRunner
 from videogen.cli import app
 from videogen.eval import metrics
 from videogen.eval.evaluate import random_clip
-from videogen.eval.judge import JUDGE_MIN_ACCURACY, judge_accuracy, load_judge, rendered_dataset
+from videogen.eval.judge import (
+    JUDGE_MIN_ACCURACY,
+    judge_accuracy,
+    load_judge,
+    rendered_dataset,
+)
 from videogen.world import ATTRIBUTES, Scene, render_clip
 
 BASIC_PRESETS = ("pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "roll_cw", "roll_ccw")

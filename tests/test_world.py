@@ -7,12 +7,20 @@ import pytest
 
 from videogen.errors import UsageError
 from videogen.world import (
-    ATTRIBUTES, HELD_OUT, Scene, caption, heldout_pairs, render_clip, sample_attributes, sample_scene, scene_truth,
+    ATTRIBUTES,
+    HELD_OUT,
+    Scene,
+    caption,
+    heldout_pairs,
+    render_clip,
+    sample_attributes,
+    sample_scene,
+    scene_truth,
 )
 from videogen.world.captions import CAMERA_PHRASES, PHRASES
 from videogen.world.scene import CAMERA_PRESETS
 
-SMALL = dict(num_frames=3, width=48, height=32)
+SMALL = {"num_frames": 3, "width": 48, "height": 32}
 
 
 def test_same_scene_renders_identical_frames():
@@ -77,9 +85,9 @@ def test_truth_tracks_the_subject_inside_the_picture():
 
 
 @pytest.mark.parametrize("bad, message", [
-    (dict(time="teatime"), "world time='teatime' is unknown"),
-    (dict(subject="boat", water="none"), "impossible"),
-    (dict(weather="snow", ground="desert"), "impossible"),
+    ({"time": "teatime"}, "world time='teatime' is unknown"),
+    ({"subject": "boat", "water": "none"}, "impossible"),
+    ({"weather": "snow", "ground": "desert"}, "impossible"),
 ])
 def test_bad_scenes_are_refused_in_one_line(bad, message):
     with pytest.raises(UsageError, match=message) as error:

@@ -4,9 +4,9 @@ frames (floor); writes report.json, report.md and contact_sheet.png."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -14,7 +14,13 @@ from postprocess.files import atomic_path
 from postprocess.preview import contact_sheet, save_png
 from videogen.eval import metrics
 from videogen.eval.features import clip_features
-from videogen.eval.judge import JUDGE_MIN_ACCURACY, Judge, judge_accuracy, load_judge, rendered_dataset
+from videogen.eval.judge import (
+    JUDGE_MIN_ACCURACY,
+    Judge,
+    judge_accuracy,
+    load_judge,
+    rendered_dataset,
+)
 from videogen.eval.prompts import GROUPS, EvalPrompt, balanced_subset, load_prompt_set
 from videogen.world import ATTRIBUTES, render_clip
 
@@ -159,8 +165,8 @@ def markdown(report: dict) -> str:
     """The Markdown summary: headline metrics per source, adherence per attribute and group, the judge's accuracy."""
     sources = report["sources"]
     lines = [f"# Evaluation of {report['model'] or 'a model'}", "",
-             f"{report['settings']['prompts']} prompts, {report['settings']['num_frames']} frames at "
-             f"{report['settings']['size']}px. Floor: random frames; ceiling: rendered ground truth.", "",
+             (f"{report['settings']['prompts']} prompts, {report['settings']['num_frames']} frames at "
+              f"{report['settings']['size']}px. Floor: random frames; ceiling: rendered ground truth."), "",
              "| metric | better | floor | model | ceiling |", "|---|---|---|---|---|"]
     for key, title, higher in HEADLINE:
         better = {True: "higher", False: "lower", None: "-"}[higher]
@@ -190,7 +196,7 @@ def write_report(report: dict, out_dir: Path, prompts: list[EvalPrompt], model: 
         with atomic_path(out_dir / name) as temporary:
             temporary.write_text(text)
     shown = min(len(prompts), 8)
-    middle = lambda clip: clip[len(clip) // 2]  # noqa: E731
+    middle = lambda clip: clip[len(clip) // 2]
     thumbs = [middle(c) for c in model[:shown]] + [middle(c) for c in ceiling[:shown]]
     labels = [f"model: {p.group}" for p in prompts[:shown]] + ["ground truth" for _ in prompts[:shown]]
     save_png(contact_sheet(np.stack(thumbs), columns=shown, labels=labels, thumb_width=max(128, thumbs[0].shape[1])),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 from scipy import linalg
 
@@ -41,7 +43,7 @@ def motion_smoothness(frames: np.ndarray) -> float:
 
 def _flows(frames: np.ndarray) -> list[np.ndarray]:
     luma = [gray(frame) for frame in frames]
-    return [dis_flow(before, after) for before, after in zip(luma, luma[1:])]
+    return [dis_flow(before, after) for before, after in pairwise(luma)]
 
 
 def dynamic_degree(frames: np.ndarray) -> tuple[bool, float]:

@@ -13,11 +13,25 @@ evaluation (see captions.PHRASES). The camera is a cameras/ spec string ("pan_ri
 Trajectory drives a 2.5D ray caster, so layers at different depths move with true parallax.
 """
 
-from videogen.world.captions import caption, camera_phrase, phrase
-from videogen.world.render import render_clip, render_frames, scene_trajectory, scene_truth
+from videogen.world.captions import camera_phrase, caption, phrase
+from videogen.world.render import (
+    render_clip,
+    render_frames,
+    scene_trajectory,
+    scene_truth,
+)
 from videogen.world.scene import (
-    ATTRIBUTES, CAMERA_PRESETS, HELD_OUT, IMPOSSIBLE, SPLITS, Scene, check_attributes, heldout_pairs,
-    sample_attributes, sample_camera, sample_scene,
+    ATTRIBUTES,
+    CAMERA_PRESETS,
+    HELD_OUT,
+    IMPOSSIBLE,
+    SPLITS,
+    Scene,
+    check_attributes,
+    heldout_pairs,
+    sample_attributes,
+    sample_camera,
+    sample_scene,
 )
 
 __all__ = [

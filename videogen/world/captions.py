@@ -126,7 +126,7 @@ def caption(scene: Scene, rng: np.random.Generator, vocabulary: str = "train", c
     complete is set; the time of day and the camera always appear."""
     if vocabulary not in VOCABULARIES:
         raise UsageError(f"world caption vocabulary {vocabulary!r} is unknown; allowed: {', '.join(VOCABULARIES)}")
-    say = lambda attribute: phrase(attribute, getattr(scene, attribute), rng, vocabulary)  # noqa: E731
+    say = lambda attribute: phrase(attribute, getattr(scene, attribute), rng, vocabulary)
     terrain, water, ground = say("terrain"), say("water"), say("ground")
     setting = [f"{terrain} above {water}" if water else terrain, f"{water} below {terrain}" if water else terrain]
     core = f"{_pick(rng, tuple(setting))} on {ground}" if complete or rng.random() < OPTIONAL_DETAIL else setting[0]

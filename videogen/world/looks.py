@@ -31,7 +31,7 @@ def pixel_art(frames: np.ndarray) -> np.ndarray:
     height, width = frames.shape[1:3]
     block = max(2, round(width / 32))
     small = (max(1, width // block), max(1, height // block))
-    posterised = lambda frame: np.round(cv2.resize(frame, small, interpolation=cv2.INTER_AREA) * 4) / 4  # noqa: E731
+    posterised = lambda frame: np.round(cv2.resize(frame, small, interpolation=cv2.INTER_AREA) * 4) / 4
     return _per_frame(frames, lambda frame: cv2.resize(posterised(frame), (width, height),
                                                          interpolation=cv2.INTER_NEAREST))
 

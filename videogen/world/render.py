@@ -9,8 +9,8 @@ far to near. Because each element is hit at its true depth, parallax, zoom and r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -325,6 +325,7 @@ class World:
         else:
             depths = (24.0, 32.0, 40.0) if vegetation == "forest" else (8.0, 16.0, 30.0)
         tile = self.tiles[3]
+        shade_light = self.light * (1.0 + 0.25 * (self.scene.ground == "snow"))
         cutouts = []
         for depth in depths:
             grid = np.linspace(-4 * depth, 4 * depth, 8193)
@@ -332,9 +333,7 @@ class World:
             heights = (1.5, 3.0) if vegetation == "forest" else (2.5, 5.0)
             height = _profile_peaks(grid, rng, spacing, heights=heights, widths=(0.6, 1.1), power=1.1,
                                     gap=0.55 * depth if depth < 10 else 0.0)
-            shade_light = self.light * (1.0 + 0.25 * (self.scene.ground == "snow"))
-
-            def shade(x: Array, above: Array, depth=depth) -> Array:
+            def shade(x: Array, above: Array) -> Array:
                 texture = sample_tile(tile, x * 8, above * 8)
                 return _rgb(*TREE_ALBEDO) * (0.7 + 0.7 * texture)[..., None] * shade_light
 
@@ -539,7 +538,7 @@ class World:
         weather = self.scene.weather
         if weather not in ("rain", "snow"):
             return canvas
-        frames, height, width = canvas.shape[:3]
+        height, width = canvas.shape[1:3]
         u = np.arange(width, dtype=np.float32)[None, None, :] / width
         v = np.arange(height, dtype=np.float32)[None, :, None] / width
         pixel = 1.0 / width
