@@ -15,6 +15,7 @@ _EXPORTS = {
     "generate": "videogen.api",
     "render": "videogen.api",
     "Request": "videogen.request",
+    "Storyboard": "videogen.storyboard",
     "UsageError": "videogen.errors",
     "VideoPipeline": "videogen.pipeline",
     "VideoPipelineOutput": "videogen.pipeline",
