@@ -1,11 +1,12 @@
 """Frame interpolation benchmark: drop frames from real-image clips and rebuild them.
 
-Clips are camera moves (pan, zoom, roll) and moving cut-outs composed over scikit-image's bundled photographs.
+Clips are camera moves (pan, zoom, roll) and moving cut-outs composed over scikit-image's bundled photographs,
+and clips of the project's procedural world (videogen.world, held-out split) through their own camera moves.
 Every `factor`-th frame is kept; the rest are rebuilt by postprocess.interpolate, by ffmpeg's minterpolate
 (mi_mode=mci, mc_mode=aobmc, me_mode=bidir, vsbmc=1) and by plain blending, and scored against the dropped
 originals with PSNR and SSIM. Time is wall time per rebuilt frame, the median of `--repeats` runs.
 
-    python bench/interpolate.py --factors 2 4 --repeats 3
+    python bench/interpolate.py --factors 2 4 --repeats 3 --world 3
 """
 
 from __future__ import annotations
@@ -82,6 +83,20 @@ def scenes() -> dict[str, np.ndarray]:
     }
 
 
+def world_clips(count: int, seed: int = 7) -> dict[str, np.ndarray]:
+    """`count` held-out scenes of the procedural world, rendered at the benchmark size through their own cameras."""
+    from videogen.world.render import render_clip
+    from videogen.world.scene import sample_scene
+
+    rng = np.random.default_rng(seed)
+    clips = {}
+    for _ in range(count):
+        scene = sample_scene(rng, split="heldout")
+        frames = render_clip(scene, FRAMES, WIDTH, HEIGHT)
+        clips[f"world: {scene.terrain}, {scene.camera}"] = (np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return clips
+
+
 def minterpolate(kept: np.ndarray, factor: int) -> np.ndarray:
     """ffmpeg's motion-compensated interpolation to `factor` times the rate; (len-1)*factor+1 frames."""
     height, width = kept.shape[1:3]
@@ -128,9 +143,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factors", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--world", type=int, default=3, help="how many procedural-world clips to add (0: none)")
     args = parser.parse_args()
     cv2.setNumThreads(2)
-    clips = scenes()
+    clips = scenes() | (world_clips(args.world) if args.world else {})
     print(f"{platform.processor() or platform.machine()}, {cv2.getNumberOfCPUs()} CPUs, OpenCV {cv2.__version__}, "
           f"{WIDTH}x{HEIGHT}, {FRAMES} frames a clip, median of {args.repeats} runs\n")
     print("| factor | clip | " + " | ".join(f"{name} PSNR / SSIM / ms" for name in METHODS) + " |")

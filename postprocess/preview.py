@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 
 from postprocess.files import atomic_path
-from postprocess.frames import FrameError, check_frames, check_image, check_positive, to_uint8
+from postprocess.frames import (
+    FrameError,
+    check_frames,
+    check_positive,
+    to_uint8,
+)
+from postprocess.images import write_image
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -68,12 +75,9 @@ def contact_sheet(
 
 def save_png(image, path: str | os.PathLike) -> None:
     """Write an (H, W, 3) RGB image (uint8 or float in [0, 1]) as a PNG, atomically."""
-    image = to_uint8(check_image(image))
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise FrameError(f"path: OpenCV could not encode a PNG for {path}")
-    with atomic_path(path) as temporary:
-        temporary.write_bytes(encoded.tobytes())
+    if Path(path).suffix.lower() != ".png":
+        raise FrameError(f"path: {path} does not end in .png")
+    write_image(image, path)
 
 
 def write_gif_preview(frames, path: str | os.PathLike, fps: float, max_width: int | None = 320) -> None:
