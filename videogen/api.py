@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -9,14 +11,26 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from PIL import Image, PngImagePlugin
 
 import cameras
+from postprocess.files import atomic_path
+from postprocess.frames import to_uint8
 from postprocess.interpolate import interpolate_pair
 from postprocess.mux import format_for, parse_fps, write_video
+from postprocess.preview import contact_sheet
+from postprocess.upscale import upscale
 from videogen import __version__
+from videogen.conditioning import (
+    Conditioning,
+    at_working_size,
+    conditioning_for,
+    load_input_frames,
+    sdedit,
+)
 from videogen.errors import UsageError
 from videogen.models.registry import load_pipeline
-from videogen.request import Request, output_path_problem
+from videogen.request import EXTEND_CONTEXT, Request, output_path_problem
 
 ProgressCallback = Callable[[int, int], None]  # (steps done, steps in all)
 
@@ -28,6 +42,17 @@ class RenderResult:
     frames: np.ndarray
     fps: Fraction
     path: Path | None
+    seconds: float
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass
+class ImagesResult:
+    """Rendered images: (N, H, W, 3) float32 in [0, 1], the seed of each, the PNGs written (grid first) and what made them."""
+
+    images: np.ndarray
+    seeds: list[int]
+    paths: list[Path]
     seconds: float
     metadata: dict = field(default_factory=dict)
 
@@ -63,29 +88,50 @@ def metadata_of(request: Request) -> dict:
 
 
 def generate(request: Request, progress: ProgressCallback | None = None) -> tuple[np.ndarray, Fraction]:
-    """The clip's frames (F, H, W, 3) float32 in [0, 1] and its frame rate; nothing is written."""
+    """The clip's frames (F, H, W, 3) float32 in [0, 1] (an image: F = 1) and its frame rate; nothing is written.
+
+    Every mode goes through here: text makes keyframes and interpolates between them; the conditioned modes
+    call the same pipeline with a Conditioning; extend continues the input clip window by window; upscale
+    enlarges the input (then, with a strength, refines it with the prompt). `upscale` enlarges any output.
+    """
     fps = parse_fps(request.fps)
-    camera = cameras.parse_camera(request.camera)
+    if request.mode == "upscale" and request.strength is None:
+        return upscale(load_input_frames(request), request.upscale), fps
     pipe = load_pipeline(request.model, request.device)
+    factor = pipe.vae_scale_factor
+    if request.mode == "upscale":
+        enlarged = at_working_size(upscale(load_input_frames(request), request.upscale), request, factor)
+        return denoise(pipe, request, sdedit(enlarged, request.strength), progress), fps
+    if request.mode == "extend":
+        frames = denoise(pipe, request, None, progress)
+    else:
+        conditioning = None if request.mode == "text" else conditioning_for(request, factor)
+        frames = fill_between_keyframes(denoise(pipe, request, conditioning, progress), request.frames)
+    return (upscale(frames, request.upscale) if request.upscale else frames), fps
+
+
+def denoise(pipe, request: Request, conditioning: Conditioning | None, progress: ProgressCallback | None = None) -> np.ndarray:
+    """The pipeline's frames (F, H, W, 3) for a request: its keyframes, the conditioning's frames, or (extend) the continued clip."""
 
     def report_step(pipe, step, timestep, tensors):
-        progress(step + 1, request.steps)
+        progress(step + 1, pipe.num_timesteps)
 
-    keyframes = pipe(
-        prompt=request.prompt,
-        negative_prompt=request.negative_prompt,
-        num_frames=request.num_keyframes,
-        height=request.height,
-        width=request.width,
-        num_inference_steps=request.steps,
-        guidance_scale=request.guidance,
-        seed=request.seed,
-        camera=camera,
-        camera_strength=request.camera_strength,
-        output_type="np",
-        callback_on_step_end=report_step if progress else None,
-    ).frames[0]
-    return fill_between_keyframes(keyframes, request.frames), fps
+    settings = {
+        "negative_prompt": request.negative_prompt,
+        "num_inference_steps": request.steps,
+        "guidance_scale": request.guidance,
+        "seed": request.seed,
+        "camera": cameras.parse_camera(request.camera),
+        "camera_strength": request.camera_strength,
+        "callback_on_step_end": report_step if progress else None,
+    }
+    if request.mode == "extend":
+        clip = at_working_size(load_input_frames(request), request, pipe.vae_scale_factor)
+        return pipe.extend(request.prompt, clip, request.frames - len(clip), window=request.num_keyframes,
+                           context=EXTEND_CONTEXT, strength=request.denoise_strength, **settings)
+    if conditioning is None:
+        settings.update(num_frames=request.num_keyframes, height=request.height, width=request.width)
+    return pipe(request.prompt, conditioning=conditioning, output_type="np", **settings).frames[0]
 
 
 def render(
@@ -120,3 +166,64 @@ def render(
     if output is not None:
         path = write_video(frames, output, fps, format=format, metadata=metadata, audio=audio, overwrite=overwrite)
     return RenderResult(frames, fps, path, time.perf_counter() - started, metadata)
+
+
+def image_paths(output: str | Path, seeds: list[int]) -> list[Path]:
+    """Where render_images writes: `output` alone for one image; else `output` (the grid), then NAME-seedS.png beside it per image."""
+    output = Path(output)
+    if len(seeds) == 1:
+        return [output]
+    return [output] + [output.with_name(f"{output.stem}-seed{seed}{output.suffix}") for seed in seeds]
+
+
+def write_png(image: np.ndarray, path: str | Path, metadata: dict) -> Path:
+    """Write an (H, W, 3) image as a PNG carrying `metadata` as JSON in a text chunk, atomically."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("videogen", json.dumps(metadata, sort_keys=True))
+    with atomic_path(path) as temporary:
+        Image.fromarray(to_uint8(image)).save(temporary, format="PNG", pnginfo=info)
+    return Path(path)
+
+
+def render_images(
+    request: Request | str,
+    output: str | Path | None = None,
+    *,
+    variations: int = 1,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+    **settings,
+) -> ImagesResult:
+    """Make `variations` images of a one-frame request with seeds seed, seed+1, ... (each reproducible alone) and,
+    with `output`, write them as PNGs: one image to `output`; several as a labelled grid at `output`, each also
+    beside it as NAME-seedS.png. `request` is a Request or a prompt plus Request settings (frames defaults to 1).
+
+    >>> render_images("a misty lake at dawn", "lake.png", variations=4, seed=7)
+    """
+    if isinstance(request, str):
+        request = Request.create(prompt=request, **{"frames": 1, **settings})
+    elif settings:
+        raise UsageError(f"render_images: pass settings inside the Request, not as {', '.join(settings)}")
+    if request.frames != 1:
+        raise UsageError(f"frames: images have 1 frame, got {request.frames}; use render for clips")
+    if variations < 1:
+        raise UsageError(f"variations: got {variations}; must be at least 1")
+    seeds = [request.seed + index for index in range(variations)]
+    paths = image_paths(output, seeds) if output is not None else []
+    if paths and paths[0].suffix.lower() != ".png":
+        raise UsageError(f"output: images are written as PNG; got {paths[0].name!r}")
+    for path in paths:
+        problem = output_path_problem(path, overwrite)
+        if problem:
+            raise UsageError(problem)
+    started = time.perf_counter()
+    requests = [request.model_copy(update={"seed": seed}) for seed in seeds]
+    images = np.stack([generate(each, progress)[0][0] for each in requests])
+    metadata = {**metadata_of(request), "seeds": seeds}
+    if len(paths) == 1:
+        write_png(images[0], paths[0], metadata_of(request))
+    elif paths:
+        write_png(contact_sheet(images, columns=math.ceil(math.sqrt(len(images))), labels=[f"seed {seed}" for seed in seeds]), paths[0], metadata)
+        for image, each, path in zip(images, requests, paths[1:]):
+            write_png(image, path, metadata_of(each))
+    return ImagesResult(images, seeds, paths, time.perf_counter() - started, metadata)

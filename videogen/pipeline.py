@@ -1,10 +1,13 @@
 """VideoPipeline: prompt (+ camera) -> keyframes, with a temporal UNet, a 2D VAE and a diffusers scheduler.
 
-One numbered `__call__` in the style of diffusers' pipelines. An image is a one-frame clip.
+One numbered `__call__` in the style of diffusers' pipelines. An image is a one-frame clip, and every
+image or clip mode (image-to-image, inpainting, outpainting, image-to-video, keyframes, video-to-video,
+video inpainting, expand, extend) is the same call with a `Conditioning` (see videogen/conditioning.py).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -14,10 +17,42 @@ from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 
 import cameras
+from videogen.conditioning import Conditioning, as_clip, continuation
 from videogen.errors import UsageError
 from videogen.models.denoiser import CameraUNet3D, camera_condition
 
 OUTPUT_TYPES = ("np", "pt", "pil", "latent")
+PROMPT_WEIGHT = re.compile(r"\(([^():]+):([^()]*)\)")  # (words:1.3)
+MAX_PROMPT_WEIGHT = 4.0
+
+
+def parse_prompt_weights(prompt: str, setting: str = "prompt") -> tuple[str, list[tuple[int, int, float]]]:
+    """'(misty:1.3) lake' -> ('misty lake', [(0, 5, 1.3)]): the plain text and each weighted character span
+    (the emphasis syntax of AUTOMATIC1111's web UI, without nesting)."""
+    pieces, spans, position = [], [], 0
+    for match in PROMPT_WEIGHT.finditer(prompt):
+        pieces.append(prompt[position : match.start()])
+        try:
+            weight = float(match.group(2))
+        except ValueError:
+            weight = float("nan")
+        if not 0 <= weight <= MAX_PROMPT_WEIGHT:
+            raise UsageError(f"{setting}: weight {match.group(2).strip()!r} in {match.group(0)!r} is not a number from 0 to {MAX_PROMPT_WEIGHT:g}; write (words:1.3)")
+        start = sum(map(len, pieces))
+        pieces.append(match.group(1))
+        spans.append((start, start + len(match.group(1)), weight))
+        position = match.end()
+    pieces.append(prompt[position:])
+    return "".join(pieces), spans
+
+
+def token_weights(offsets: torch.Tensor, spans: list[tuple[int, int, float]]) -> torch.Tensor:
+    """(T,) weight of each token from its character offsets (T, 2); special and padding tokens (empty offsets) keep 1."""
+    weights = torch.ones(len(offsets))
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    for start, end, weight in spans:
+        weights[(starts >= start) & (starts < end) & (ends > starts)] = weight
+    return weights
 
 
 @dataclass
@@ -46,10 +81,10 @@ class VideoPipeline(DiffusionPipeline):
         """Pixel size the denoiser was trained at."""
         return (self.denoiser.config.sample_size or 16) * self.vae_scale_factor
 
-    def check_inputs(self, prompt, negative_prompt, num_frames, height, width, num_inference_steps, guidance_scale, output_type):
+    def check_inputs(self, prompt, negative_prompt, num_frames, height, width, num_inference_steps, guidance_scale, output_type, conditioning=None):
         """Raise UsageError naming the setting, the value and what is allowed."""
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        if not prompts or any(not isinstance(p, str) or not p.strip() for p in prompts):
+        if not prompts or any(not isinstance(p, str) or not parse_prompt_weights(p)[0].strip() for p in prompts):
             raise UsageError(f"prompt: got {prompt!r}; a non-empty text is required")
         if negative_prompt is not None and not isinstance(negative_prompt, str) and len(negative_prompt) != len(prompts):
             raise UsageError(f"negative_prompt: got {len(negative_prompt)} texts for {len(prompts)} prompts; give one, or one per prompt")
@@ -65,25 +100,45 @@ class VideoPipeline(DiffusionPipeline):
             raise UsageError(f"guidance_scale: got {guidance_scale}; must be >= 0 (1 or less disables guidance)")
         if output_type not in OUTPUT_TYPES:
             raise UsageError(f"output_type: got {output_type!r}; allowed: {', '.join(OUTPUT_TYPES)}")
+        if conditioning is not None:
+            if conditioning.frames.shape != (num_frames, height, width, 3) or conditioning.regenerate.shape != (num_frames, height, width):
+                raise UsageError(
+                    f"conditioning: frames {conditioning.frames.shape} and regenerate {conditioning.regenerate.shape} do not fit "
+                    f"{num_frames} frames of {width}x{height}; leave num_frames, height and width unset to take them from it"
+                )
+            if not 0 < conditioning.strength <= 1:
+                raise UsageError(f"strength: got {conditioning.strength}; must be above 0 and at most 1")
         return prompts
 
     @torch.no_grad()
     def encode_prompt(self, prompts: list[str], negative_prompt, do_classifier_free_guidance: bool) -> torch.Tensor:
-        """MiniLM per-token hidden states, (B, T, D); with guidance the negative/empty prompts come first: (2B, T, D)."""
+        """MiniLM per-token hidden states, (B, T, D); with guidance the negative/empty prompts come first: (2B, T, D).
+
+        Weighted words, '(misty:1.3) lake', scale their tokens' hidden states by the weight.
+        """
         if do_classifier_free_guidance:
             if negative_prompt is None or isinstance(negative_prompt, str):
                 negatives = [negative_prompt or ""] * len(prompts)
             else:
                 negatives = list(negative_prompt)
+            settings = ["negative_prompt"] * len(negatives) + ["prompt"] * len(prompts)
             prompts = negatives + prompts
+        else:
+            settings = ["prompt"] * len(prompts)
+        texts, spans = zip(*(parse_prompt_weights(text, setting) for text, setting in zip(prompts, settings)))
         # Pad to the tokenizer's own length (MAX_PROMPT_TOKENS for MiniLM, 77 for CLIP), as the denoiser was trained.
-        tokens = self.tokenizer(prompts, padding="max_length", max_length=self.tokenizer.model_max_length, truncation=True, return_tensors="pt")
+        tokens = self.tokenizer(
+            list(texts), padding="max_length", max_length=self.tokenizer.model_max_length, truncation=True,
+            return_offsets_mapping=True, return_tensors="pt",
+        )
+        weights = torch.stack([token_weights(offsets, weighted) for offsets, weighted in zip(tokens.pop("offset_mapping"), spans)])
         tokens = {name: value.to(self.text_encoder.device) for name, value in tokens.items()}
         hidden_states = self.text_encoder(**tokens).last_hidden_state
+        hidden_states = hidden_states * weights[..., None].to(hidden_states)  # (B, T) -> (B, T, 1)
         return hidden_states.to(self.denoiser.dtype)
 
-    def prepare_latents(self, batch_size, num_frames, height, width, generator, camera_path, trajectory, camera_strength) -> torch.Tensor:
-        """Initial noise (B, C, F, h, w), drawn on the CPU so a seed gives the same clip on every device.
+    def prepare_noise(self, batch_size, num_frames, height, width, generator, camera_path, trajectory, camera_strength) -> torch.Tensor:
+        """Unit Gaussian noise (B, C, F, h, w), drawn on the CPU so a seed gives the same clip on every device.
 
         For a denoiser without native camera conditioning, the noise follows the camera's flow.
         """
@@ -91,7 +146,33 @@ class VideoPipeline(DiffusionPipeline):
         noise = torch.randn(shape, generator=generator, dtype=torch.float32)
         if not isinstance(self.denoiser, CameraUNet3D) and not camera_path.is_static and camera_strength > 0:
             noise = cameras.warp_noise(noise, trajectory, strength=camera_strength)
-        return (noise * self.scheduler.init_noise_sigma).to(self.device, self.denoiser.dtype)
+        return noise.to(self.device, self.denoiser.dtype)
+
+    def get_timesteps(self, num_inference_steps: int, strength: float) -> torch.Tensor:
+        """The last `strength` share of the schedule's timesteps (SDEdit, Meng et al. 2022); strength 1: all of them."""
+        self.scheduler.set_timesteps(num_inference_steps, device=self.device)
+        denoising_steps = min(int(num_inference_steps * strength), num_inference_steps)
+        if denoising_steps < 1:
+            raise UsageError(f"strength: {strength} of {num_inference_steps} steps leaves no step to denoise; raise strength or steps")
+        start = (num_inference_steps - denoising_steps) * self.scheduler.order
+        if hasattr(self.scheduler, "set_begin_index"):  # multistep schedulers index their sigmas from here
+            self.scheduler.set_begin_index(start)
+        return self.scheduler.timesteps[start:]
+
+    def prepare_latents(self, noise: torch.Tensor, known: torch.Tensor | None, timesteps: torch.Tensor, strength: float) -> torch.Tensor:
+        """The first latents: noise at the scheduler's initial scale, or (strength < 1) the known latents noised to the first timestep."""
+        if known is None or strength == 1:
+            return noise * self.scheduler.init_noise_sigma
+        return self.scheduler.add_noise(known, noise, timesteps[:1])
+
+    @torch.no_grad()
+    def encode_frames(self, frames: np.ndarray, chunk_size: int = 16) -> torch.Tensor:
+        """(F, H, W, 3) float in [0, 1] -> VAE latents (1, C, F, h, w), the posterior means, scaled like the denoiser's inputs."""
+        pixels = torch.from_numpy(frames).permute(0, 3, 1, 2) * 2 - 1  # (F, H, W, 3) -> (F, 3, H, W) in [-1, 1]
+        pixels = pixels.to(self.device, self.vae.dtype)
+        latents = torch.cat([self.vae.encode(chunk).latent_dist.mode() for chunk in pixels.split(chunk_size)])
+        latents = latents * self.vae.config.scaling_factor
+        return latents.permute(1, 0, 2, 3)[None].to(self.denoiser.dtype)  # (F, C, h, w) -> (1, C, F, h, w)
 
     @torch.no_grad()
     def decode_latents(self, latents: torch.Tensor, chunk_size: int = 16) -> torch.Tensor:
@@ -103,12 +184,17 @@ class VideoPipeline(DiffusionPipeline):
         images = (images.float() / 2 + 0.5).clamp(0, 1)
         return images.reshape(batch, frames, *images.shape[1:])  # (B*F, 3, H, W) -> (B, F, 3, H, W)
 
+    @property
+    def num_timesteps(self) -> int:
+        """Denoising steps the last call ran (fewer than num_inference_steps when strength < 1)."""
+        return self._num_timesteps
+
     @torch.no_grad()
     def __call__(
         self,
         prompt: str | list[str],
         negative_prompt: str | list[str] | None = None,
-        num_frames: int = 16,
+        num_frames: int | None = None,
         height: int | None = None,
         width: int | None = None,
         num_inference_steps: int = 25,
@@ -117,32 +203,44 @@ class VideoPipeline(DiffusionPipeline):
         seed: int | None = None,
         camera=None,
         camera_strength: float = 1.0,
+        conditioning: Conditioning | None = None,
         output_type: str = "np",
         callback_on_step_end: Callable[["VideoPipeline", int, Any, dict], dict | None] | None = None,
     ) -> VideoPipelineOutput:
-        """Generate clips (num_frames=1: images).
+        """Generate clips (num_frames=1: images), from text alone or conditioned on images and clips.
 
+        num_frames / height / width: default 16 and the model's size, or the conditioning's.
         camera: a camera spec (string, mapping, keyframe list), a `cameras.CameraPath`, or None (static).
         camera_strength: how strongly a foreign denoiser's initial noise follows the camera (0..1).
+        conditioning: pixels to keep and start from (videogen.conditioning: sdedit, inpaint, outpaint,
+            image_to_video, keyframes, continuation). Kept latents are replaced at every step by the input's
+            latents noised to that step's level -- blended latent diffusion (Avrahami et al. 2023), chosen over
+            RePaint's resampling because it works with any diffusers scheduler through `add_noise` (RePaint's
+            jumps back assume an ancestral DDPM sampler) and costs no extra denoiser passes, where RePaint's
+            resampling multiplies them (10x in the paper). Kept pixels are then pasted back exactly, with the
+            seam feathered into the regenerated side.
         generator / seed: the source of the initial noise; seed makes a CPU generator.
         callback_on_step_end(pipe, step, timestep, {"latents": ...}) may return {"latents": ...} to replace them.
         """
-        # 0. Defaults
-        height = height or self.default_size
-        width = width or self.default_size
+        # 0. Defaults: the conditioning's shape, else 16 frames at the model's size
+        default_frames, default_height, default_width = (16, self.default_size, self.default_size) if conditioning is None else conditioning.frames.shape[:3]
+        num_frames = default_frames if num_frames is None else num_frames
+        height = height or default_height
+        width = width or default_width
 
         # 1. Check inputs
-        prompts = self.check_inputs(prompt, negative_prompt, num_frames, height, width, num_inference_steps, guidance_scale, output_type)
+        prompts = self.check_inputs(prompt, negative_prompt, num_frames, height, width, num_inference_steps, guidance_scale, output_type, conditioning)
         if generator is None:
             generator = torch.Generator().manual_seed(0 if seed is None else seed)
         do_classifier_free_guidance = guidance_scale > 1.0
+        strength = 1.0 if conditioning is None else conditioning.strength
 
         # 2. Encode the prompt
         context = self.encode_prompt(prompts, negative_prompt, do_classifier_free_guidance)
 
-        # 3. Timesteps
-        self.scheduler.set_timesteps(num_inference_steps, device=self.device)
-        timesteps = self.scheduler.timesteps
+        # 3. Timesteps: strength < 1 starts part-way down the schedule (SDEdit)
+        timesteps = self.get_timesteps(num_inference_steps, strength)
+        self._num_timesteps = len(timesteps)
 
         # 4. Camera
         camera_path = camera if isinstance(camera, cameras.CameraPath) else cameras.parse_camera(camera)
@@ -153,11 +251,18 @@ class VideoPipeline(DiffusionPipeline):
             motion = motion[None].expand(context.shape[0], *motion.shape)  # (C, F, h, w) -> (B', C, F, h, w)
             denoiser_kwargs["camera"] = motion.to(self.device, self.denoiser.dtype)
 
-        # 5. Latents
-        latents = self.prepare_latents(len(prompts), num_frames, height, width, generator, camera_path, trajectory, camera_strength)
+        # 5. Latents: noise, or the conditioning's latents noised to the first timestep
+        noise = self.prepare_noise(len(prompts), num_frames, height, width, generator, camera_path, trajectory, camera_strength)
+        known = regenerate = None
+        if conditioning is not None:
+            known = self.encode_frames(conditioning.frames).expand_as(noise)  # (1, C, F, h, w) -> (B, C, F, h, w)
+            regenerate = conditioning.latent_regenerate(self.vae_scale_factor).to(self.device)  # (1, 1, F, h, w)
+        latents = self.prepare_latents(noise, known, timesteps, strength)
 
         # 6. Denoise, with classifier-free guidance batched into one forward pass
         for step, timestep in enumerate(self.progress_bar(timesteps)):
+            if known is not None:  # blended latent diffusion: kept latents follow the input at this step's noise level
+                latents = torch.where(regenerate, latents, self.scheduler.add_noise(known, noise, timestep.reshape(1)))
             model_input = torch.cat([latents] * 2) if do_classifier_free_guidance else latents
             model_input = self.scheduler.scale_model_input(model_input, timestep)
             prediction = self.denoiser(model_input, timestep, encoder_hidden_states=context, return_dict=False, **denoiser_kwargs)[0]
@@ -168,12 +273,18 @@ class VideoPipeline(DiffusionPipeline):
             if callback_on_step_end is not None:
                 replaced = callback_on_step_end(self, step, timestep, {"latents": latents})
                 latents = (replaced or {}).get("latents", latents)
+        if known is not None:
+            latents = torch.where(regenerate, latents, known)
 
-        # 7. Decode
+        # 7. Decode, pasting kept pixels back over the decoded frames
         if output_type == "latent":
             return VideoPipelineOutput(frames=latents)
         frames = self.decode_latents(latents)  # (B, F, 3, H, W)
         self.maybe_free_model_hooks()
+        if conditioning is not None:
+            kept = torch.from_numpy(conditioning.frames).permute(0, 3, 1, 2).to(frames)  # (F, H, W, 3) -> (F, 3, H, W)
+            weights = torch.from_numpy(conditioning.blend_weights())[:, None].to(frames)  # (F, H, W) -> (F, 1, H, W)
+            frames = kept * (1 - weights) + frames * weights  # kept pixels (weight 0) come back bit-exact
         if output_type == "pt":
             return VideoPipelineOutput(frames=frames)
         frames = frames.permute(0, 1, 3, 4, 2).cpu().numpy()  # -> (B, F, H, W, 3)
@@ -182,3 +293,33 @@ class VideoPipeline(DiffusionPipeline):
 
             frames = [[Image.fromarray(np.round(frame * 255).astype(np.uint8)) for frame in clip] for clip in frames]
         return VideoPipelineOutput(frames=frames)
+
+    def extend(
+        self,
+        prompt: str,
+        clip: np.ndarray,
+        num_new_frames: int,
+        window: int = 16,
+        context: int = 4,
+        strength: float = 1.0,
+        generator: torch.Generator | None = None,
+        seed: int | None = None,
+        **settings,
+    ) -> np.ndarray:
+        """Continue `clip` (F, H, W, 3) by num_new_frames, one window at a time: each window keeps the last
+        `context` frames made so far and generates `window - context` more. Returns (F + num_new_frames, H, W, 3)
+        float32; the input frames come back unchanged. `settings` are __call__'s (steps, guidance, camera...)."""
+        context = min(context, len(clip))
+        if window <= context:
+            raise UsageError(f"keyframes: an extend window of {window} frames leaves none to generate after {context} context frames")
+        if generator is None:  # one generator for every window, so windows get fresh noise
+            generator = torch.Generator().manual_seed(0 if seed is None else seed)
+        frames = [as_clip(clip, "clip")]
+        made = 0
+        while made < num_new_frames:
+            new = min(window - context, num_new_frames - made)
+            condition = continuation(np.concatenate(frames)[-context:], new, strength)
+            window_frames = self(prompt, conditioning=condition, generator=generator, output_type="np", **settings).frames[0]
+            frames.append(window_frames[context:])
+            made += new
+        return np.concatenate(frames)
