@@ -66,8 +66,10 @@ class _PairMotion:
     def __init__(self, frame0: np.ndarray, frame1: np.ndarray, preset: str):
         self.frame0, self.frame1 = frame0, frame1
         height, width = frame0.shape[:2]
-        self.scale = flow_scale(height, width)
-        size = (max(1, round(width * self.scale)), max(1, round(height * self.scale)))
+        scale = flow_scale(height, width)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        # Full-resolution pixels per flow pixel along x and y, for the (x, y) of both intermediate flows.
+        self.pixel_size = np.tile(np.float32([width / size[0], height / size[1]]), 2)
         gray0, gray1 = (cv2.resize(gray(frame), size, interpolation=cv2.INTER_AREA) for frame in (frame0, frame1))
         flow01, flow10 = dis_flow(gray0, gray1, preset), dis_flow(gray1, gray0, preset)
         confidence0 = consistency(flow01, flow10)
@@ -92,7 +94,7 @@ class _PairMotion:
         flows = _fill_holes(
             np.concatenate([near0 * -t * sum0 + near1 * t * sum1, near0 * (1 - t) * sum0 - near1 * (1 - t) * sum1], -1),
             near0 * weight0 + near1 * weight1,
-        ) / self.scale
+        ) * self.pixel_size
         # Visibility: how much consistent flow reached each pixel from each frame, weighted by nearness in time.
         visible0, visible1 = near0 * (weight0 + 1e-4), near1 * (weight1 + 1e-4)
         # Motion was estimated at reduced scale; warping and blending happen at full resolution.

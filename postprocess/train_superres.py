@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from torch.nn import functional
 
 from postprocess.files import atomic_path
@@ -63,17 +63,21 @@ def batch_of_patches(images: list[np.ndarray], size: int, rng: np.random.Generat
     return torch.from_numpy(lows).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(highs).permute(0, 3, 1, 2).contiguous()
 
 
-def train(images: list[np.ndarray], minutes: float, out: Path, batch: int = 32, seed: int = 0) -> None:
-    """Train on uint8 RGB images for a wall-clock budget, cosine learning-rate decay over it; write safetensors atomically."""
+def train(images: list[np.ndarray], minutes: float, out: Path, batch: int = 32, seed: int = 0,
+          init: Path | None = None, lr: float = 1e-3) -> None:
+    """Train on uint8 RGB images for a wall-clock budget, cosine learning-rate decay over it (from `init` weights if
+    given); write safetensors atomically."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     images = [image.astype(np.float32) / 255 for image in images if min(image.shape[:2]) >= PATCH]
     model = SuperResolution(scale=2)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    if init is not None:
+        model.load_state_dict(load_file(str(init)))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     start, step, budget = time.monotonic(), 0, minutes * 60
     while (elapsed := time.monotonic() - start) < budget:
         for group in optimizer.param_groups:
-            group["lr"] = 1e-3 * 0.5 * (1 + math.cos(math.pi * elapsed / budget))
+            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * elapsed / budget))
         low, high = batch_of_patches(images, batch, rng)
         loss = functional.l1_loss(model(low), high)
         optimizer.zero_grad()
@@ -93,11 +97,13 @@ def main() -> None:
     parser.add_argument("--skimage", action="store_true", help="add scikit-image's pictures (held-out ones excepted)")
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--out", type=Path, default=Path("postprocess/weights/superres_x2.safetensors"))
+    parser.add_argument("--init", type=Path, help="start from these weights (continue a run)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     args = parser.parse_args()
     images = load_images(args.folders) + (skimage_images() if args.skimage else [])
     if not images:
         raise SystemExit("no training images: give folders of PNG/JPEG images or --skimage")
-    train(images, args.minutes, args.out)
+    train(images, args.minutes, args.out, init=args.init, lr=args.lr)
 
 
 if __name__ == "__main__":
