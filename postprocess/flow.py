@@ -9,7 +9,7 @@ import numpy as np
 
 from postprocess.frames import to_uint8
 
-_DIS_PRESETS = {
+DIS_PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
@@ -23,7 +23,7 @@ def gray(frame: np.ndarray) -> np.ndarray:
 
 def dis_flow(gray0: np.ndarray, gray1: np.ndarray, preset: str = "medium") -> np.ndarray:
     """(H, W, 2) flow from frame 0 to frame 1 with DIS (Kroeger et al. 2016): gray0(p) ~ gray1(p + flow(p))."""
-    dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+    dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
     return dis.calc(gray0, gray1, None)
 
 
@@ -58,7 +58,7 @@ def guided_flow(gray0, gray1, flow, points0, points1, preset: str = "medium", mi
     spread_weights = cv2.GaussianBlur(weights, (0, 0), sigma) * (2 * np.pi * sigma**2)  # 1 at a lone match
     spread = cv2.GaussianBlur(impulses, (0, 0), sigma) * (2 * np.pi * sigma**2) / np.maximum(spread_weights, 1e-6)[..., None]
     start = np.where((spread_weights > 0.1)[..., None], spread, flow).astype(np.float32)
-    guided = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset]).calc(gray0, gray1, start)
+    guided = cv2.DISOpticalFlow_create(DIS_PRESETS[preset]).calc(gray0, gray1, start)
     reference, target = gray0.astype(np.float32), gray1.astype(np.float32)
     error = [cv2.blur(np.abs(reference - backward_warp(target, candidate)), (9, 9)) for candidate in (flow, guided)]
     return np.where((error[1] < error[0])[..., None], guided, flow)

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from postprocess.flow import (
+    DIS_PRESETS,
     backward_warp,
     consistency,
     dis_flow,
@@ -52,6 +53,11 @@ def _fill_holes(sums: np.ndarray, weight: np.ndarray) -> np.ndarray:
         upsampled = cv2.pyrUp(coarse, dstsize=weight.shape[::-1])
         result[holes] = upsampled[holes]
     return result
+
+
+def _check_preset(preset: str) -> None:
+    if preset not in DIS_PRESETS:
+        raise FrameError(f"preset: {preset!r} is not a DIS preset; use one of {', '.join(DIS_PRESETS)}")
 
 
 def flow_scale(height: int, width: int) -> float:
@@ -112,6 +118,7 @@ def interpolate_pair(frame0, frame1, times: Sequence[float], preset: str = "medi
     if image0.shape != image1.shape:
         raise FrameError(f"frame1: size {image1.shape[1]}x{image1.shape[0]} differs from frame0's "
                          f"{image0.shape[1]}x{image0.shape[0]}; both frames must have the same size")
+    _check_preset(preset)
     times = np.asarray(times, dtype=np.float64).ravel()
     if times.size == 0 or not np.all((times >= 0) & (times <= 1)):
         raise FrameError(f"times: {times.tolist()} is not allowed; give one or more times in [0, 1]")
@@ -143,6 +150,7 @@ def detect_cuts(frames, threshold: float = 0.35) -> np.ndarray:
 
 def _sample(frames: np.ndarray, positions: np.ndarray, preset: str, cut_threshold: float) -> np.ndarray:
     """Frames at fractional source positions: interpolated within a shot, the nearest frame across a cut."""
+    _check_preset(preset)
     positions = np.round(positions, 6)  # k * ratio lands a hair off whole frames
     pairs = np.minimum(np.floor(positions).astype(int), len(frames) - 1)
     times = positions - pairs

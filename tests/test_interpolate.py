@@ -95,6 +95,7 @@ def test_nothing_is_blended_across_a_scene_cut():
     ("call", "message"),
     [
         (lambda clip: interpolate_factor(clip, 0), "factor: 0 is not allowed"),
+        (lambda clip: interpolate_factor(clip, 2, preset="slow"), "preset: 'slow' is not a DIS preset"),
         (lambda clip: interpolate_factor(clip, 1.5), "factor: 1.5 is not allowed"),
         (lambda clip: retime(clip, 0, 24), "src_fps: 0 is not allowed"),
         (lambda clip: retime(clip, 24, -1), "dst_fps: -1 is not allowed"),
