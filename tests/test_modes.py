@@ -15,7 +15,7 @@ from videogen import Request, UsageError, VideoPipeline
 from videogen import conditioning as modes
 from videogen.api import generate, render
 from videogen.inputs import Padding, load_video
-from videogen.pipeline import parse_prompt_weights
+from videogen.prompt_weights import parse_prompt_weights
 
 
 def builtin_like_scheduler() -> DPMSolverMultistepScheduler:
@@ -267,6 +267,7 @@ def bad_inputs(tmp_path, image):
         ({"init_image": lake, "outpaint": "1:1"}, "outpaint: got '1:1', which adds no pixels to a 32x32 input"),
         ({"init_image": lake, "outpaint": "8", "width": 64}, "width: mode outpaint takes its size from the input"),
         ({"mode": "nonsense"}, "mode: got 'nonsense'; Input should be 'text', 'image_to_image'"),
+        ({"negative_prompt": "(fog:9)"}, "negative_prompt: weight '9' in '(fog:9)' is not a number from 0 to 4"),
     ]
 
 

@@ -7,7 +7,6 @@ video inpainting, expand, extend) is the same call with a `Conditioning` (see vi
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -20,32 +19,9 @@ import cameras
 from videogen.conditioning import Conditioning, as_clip, continuation
 from videogen.errors import UsageError
 from videogen.models.denoiser import CameraUNet3D, camera_condition
+from videogen.prompt_weights import parse_prompt_weights
 
 OUTPUT_TYPES = ("np", "pt", "pil", "latent")
-PROMPT_WEIGHT = re.compile(r"\(([^():]+):([^()]*)\)")  # (words:1.3)
-MAX_PROMPT_WEIGHT = 4.0
-
-
-def parse_prompt_weights(prompt: str, setting: str = "prompt") -> tuple[str, list[tuple[int, int, float]]]:
-    """'(misty:1.3) lake' -> ('misty lake', [(0, 5, 1.3)]): the plain text and each weighted character span
-    (the emphasis syntax of AUTOMATIC1111's web UI, without nesting)."""
-    pieces, spans, position = [], [], 0
-    for match in PROMPT_WEIGHT.finditer(prompt):
-        pieces.append(prompt[position : match.start()])
-        try:
-            weight = float(match.group(2))
-        except ValueError:
-            weight = float("nan")
-        if not 0 <= weight <= MAX_PROMPT_WEIGHT:
-            raise UsageError(f"{setting}: weight {match.group(2).strip()!r} in {match.group(0)!r} is not a number from 0 to {MAX_PROMPT_WEIGHT:g}; write (words:1.3)")
-        start = sum(map(len, pieces))
-        pieces.append(match.group(1))
-        spans.append((start, start + len(match.group(1)), weight))
-        position = match.end()
-    pieces.append(prompt[position:])
-    return "".join(pieces), spans
-
-
 def token_weights(offsets: torch.Tensor, spans: list[tuple[int, int, float]]) -> torch.Tensor:
     """(T,) weight of each token from its character offsets (T, 2); special and padding tokens (empty offsets) keep 1."""
     weights = torch.ones(len(offsets))

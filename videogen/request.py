@@ -19,6 +19,7 @@ import cameras
 from postprocess.mux import parse_fps
 from videogen.errors import UsageError
 from videogen.models.registry import DEFAULT_MODEL
+from videogen.prompt_weights import parse_prompt_weights
 
 MAX_KEYFRAMES = 16  # what the built-in model was trained on; more frames come from interpolation
 SDEDIT_STRENGTH = 0.6  # default strength of image_to_image and video_to_video: keeps the input's layout, redraws its detail
@@ -153,6 +154,8 @@ class Request(BaseModel):
             raise UsageError(describe_validation_error(error)) from None
         cameras.parse_camera(request.camera)
         parse_fps(request.fps)
+        for setting in ("prompt", "negative_prompt"):
+            parse_prompt_weights(getattr(request, setting) or "", setting)
         return request.model_copy(update=check_inputs(request))
 
 
