@@ -254,6 +254,7 @@ def bad_inputs(tmp_path, image):
         ({"init_image": tmp_path / "float.tiff"}, "init_image: float.tiff is a floating-point image (mode F)"),
         ({"init_image": tmp_path / "missing.png"}, "init_image: missing.png does not exist"),
         ({"init_video": tmp_path / "notes.txt"}, "init_video: notes.txt is not a readable video"),
+        ({"init_video": lake}, "init_video: lake.png is a still image, not a clip; pass it as an image"),
         ({"init_image": lake, "strength": 0}, "strength: got 0; Input should be greater than 0"),
         ({"init_image": lake, "strength": 1.5}, "strength: got 1.5; Input should be less than or equal to 1"),
         ({"strength": 0.5}, "strength: got 0.5, but mode text has no input to depart from"),

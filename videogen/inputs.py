@@ -30,6 +30,8 @@ from videogen.errors import UsageError
 
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".gif")
+STILL_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+NOT_A_CLIP = "is not a readable video (use MP4, WebM, MOV, GIF or a folder of PNG frames)"
 MASK_SHAPE = re.compile(r"^(rect|ellipse):\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*$")
 OUTPAINT_HELP = "use PIXELS (every side), SIDE=PIXELS pairs such as left=64,right=64, or an aspect ratio such as 16:9"
 SIDES = ("top", "right", "bottom", "left")
@@ -45,6 +47,13 @@ def _existing(path: str | Path, setting: str) -> Path:
     path = Path(path).expanduser()
     if not path.exists():
         raise UsageError(f"{setting}: {path} does not exist")
+    return path
+
+
+def _existing_clip(path: str | Path, setting: str) -> Path:
+    path = _existing(path, setting)
+    if path.suffix.lower() in STILL_SUFFIXES:  # FFmpeg would read it as a one-frame clip
+        raise UsageError(f"{setting}: {path} is a still image, not a clip; pass it as an image (init_image, --image)")
     return path
 
 
@@ -79,21 +88,21 @@ def load_image(path: str | Path, setting: str = "init_image") -> np.ndarray:
 
 def load_video(path: str | Path, setting: str = "init_video") -> tuple[np.ndarray, Fraction]:
     """A clip as (F, H, W, 3) float32 in [0, 1] and its frame rate; UsageError for anything that is not a clip."""
-    path = _existing(path, setting)
+    path = _existing_clip(path, setting)
     try:
         frames, fps = read_video(path)
     except FrameError:
-        raise UsageError(f"{setting}: {path} is not a readable video (use MP4, WebM, MOV, GIF or a folder of PNG frames)") from None
+        raise UsageError(f"{setting}: {path} {NOT_A_CLIP}") from None
     return to_float(frames), fps
 
 
 def probe_video(path: str | Path, setting: str = "init_video") -> tuple[int, int, int, Fraction]:
     """(frames, width, height, fps) of a clip from its container, without decoding it."""
-    path = _existing(path, setting)
+    path = _existing_clip(path, setting)
     try:
         info = probe(path)
     except FrameError:
-        raise UsageError(f"{setting}: {path} is not a readable video (use MP4, WebM, MOV, GIF or a folder of PNG frames)") from None
+        raise UsageError(f"{setting}: {path} {NOT_A_CLIP}") from None
     return info.num_frames, info.width, info.height, info.fps
 
 
