@@ -18,6 +18,7 @@ from pydantic import (
 import cameras
 from postprocess.mux import parse_fps
 from videogen.errors import UsageError
+from videogen.inputs import load_image, load_mask, parse_outpaint, probe_video
 from videogen.models.registry import DEFAULT_MODEL
 from videogen.prompt_weights import parse_prompt_weights
 
@@ -167,8 +168,6 @@ def one_image(settings: dict) -> bool:
 
 def check_inputs(request: Request) -> dict:
     """Check a request's mode against its inputs and their files, in one line per problem; return the settings a clip input fixes (frames, fps)."""
-    from videogen.inputs import load_image, load_mask, parse_outpaint, probe_video
-
     mode = request.mode
     needed = ("init_video",) if mode == "upscale" and request.init_video else MODE_INPUTS[mode]
     for name in INPUT_SETTINGS:
