@@ -3,7 +3,7 @@
 Camera motion enters as extra input channels (CameraCtrl-style dense conditioning, He et al. 2024, with
 the trajectory's 2D motion instead of Plücker rays because it is what the model has to reproduce): for
 every latent pixel of frame f, where that content sat in the previous frame and in frame 0, for a
-fronto-parallel plane at a reference depth. A static camera is all zeros, so the model called without
+fronto-parallel plane at the presets' subject depth. A static camera is all zeros, so the model called without
 a camera -- exactly like a UNet3DConditionModel, as diffusers' TextToVideoSDPipeline calls it -- is the
 static-camera model.
 """
@@ -16,18 +16,19 @@ from diffusers import ModelMixin, UNet3DConditionModel  # noqa: F401 -- ModelMix
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
+from cameras import DEFAULT_DEPTH
+
 # DiffusionPipeline.from_pretrained finds a custom component's loading base class (ModelMixin) by name in
 # the component's own module, hence the import above.
 CAMERA_CHANNELS = 4  # (dx, dy) to the previous frame + (dx, dy) to frame 0
-REFERENCE_DEPTH = 4.0  # depth of the plane whose motion the conditioning describes (world units)
 
 
 def camera_condition(trajectory, height: int, width: int) -> torch.Tensor:
-    """Dense backward displacement of a fronto-parallel plane at REFERENCE_DEPTH, in units of the width.
+    """Dense backward displacement of a fronto-parallel plane at the presets' depth, in units of the width.
 
     Returns (CAMERA_CHANNELS, F, height, width) float32; frame 0 is zero.
     """
-    homographies = trajectory.homographies(width, height, depth=REFERENCE_DEPTH)  # (F, 3, 3): frame 0 -> f
+    homographies = trajectory.homographies(width, height, depth=DEFAULT_DEPTH)  # (F, 3, 3): frame 0 -> f
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
     pixels = np.stack([xs, ys, np.ones_like(xs)], axis=-1).reshape(-1, 3)  # (H*W, 3)
     to_first = []
