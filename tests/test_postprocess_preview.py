@@ -57,3 +57,12 @@ def test_gif_preview_bad_fps_writes_nothing(tmp_path):
 def test_zero_length_clip_is_one_clear_line():
     with pytest.raises(FrameError, match=r"^frames: zero-length clip; at least 1 frame is needed$"):
         contact_sheet(np.zeros((0, 4, 4, 3), np.uint8))
+
+
+def test_outputs_get_ordinary_file_permissions(tmp_path):
+    import os
+
+    save_png(np.zeros((4, 4, 3), np.uint8), tmp_path / "a.png")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o666 & ~umask
