@@ -1,5 +1,7 @@
 """Contact sheets, PNG and GIF previews."""
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -60,8 +62,6 @@ def test_zero_length_clip_is_one_clear_line():
 
 
 def test_outputs_get_ordinary_file_permissions(tmp_path):
-    import os
-
     save_png(np.zeros((4, 4, 3), np.uint8), tmp_path / "a.png")
     umask = os.umask(0)
     os.umask(umask)
