@@ -63,12 +63,21 @@ class ShotsFailed(RuntimeError):
 # --------------------------------------------------------------------------------------------------- schema
 
 
+TRANSITION_TYPES = ("cut", *TRANSITIONS)
+
+
+def _also_a_name(schema: dict) -> None:
+    """A transition may be written as its type alone: `transition: crossfade`."""
+    as_mapping = {key: schema.pop(key) for key in ("type", "properties", "additionalProperties")}
+    schema["anyOf"] = [as_mapping, {"type": "string", "enum": list(TRANSITION_TYPES)}]
+
+
 class Transition(BaseModel):
     """How a shot hands over to the next: a cut, or the two shots overlapping (postprocess.tools.transition)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_also_a_name)
 
-    type: Literal[("cut", *TRANSITIONS)] = Field("cut", description="cut, or how the overlap blends")
+    type: Literal[TRANSITION_TYPES] = Field("cut", description="cut, or how the overlap blends")
     duration: float = Field(0.5, gt=0, le=60, description="seconds the two shots overlap (not used by cut)")
 
     @model_validator(mode="before")
@@ -126,7 +135,7 @@ class _ShotBase(_StoryboardSettings):
 
 Defaults = create_model(
     "Defaults", __base__=_DefaultsBase, __doc__="Settings of every shot that does not set its own.",
-    **_request_fields(exclude=("prompt",), notes={"seed": "the storyboard's seed (see seeds)"}),
+    **_request_fields(notes={"seed": "the storyboard's seed (see seeds)", "prompt": "prompt of shots that give neither prompt nor prompts"}),
 )
 Shot = create_model("Shot", __base__=_ShotBase, __doc__="One shot: a prompt (or prompts), its length and any Request setting.", **_request_fields())
 
@@ -292,6 +301,10 @@ def camera_window(path: cameras.CameraPath, frames: int, start: int, stop: int) 
     ]
 
 
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 3] + "..."
+
+
 def _work(request: Request) -> int:
     """Denoiser frame evaluations: keyframes x steps, twice with classifier-free guidance."""
     return request.num_keyframes * request.steps * (2 if request.guidance > 1 else 1)
@@ -340,7 +353,7 @@ class _Settings:
         given = {name: value for name, value in given.items() if value is not None or name not in _StoryboardSettings.model_fields}
         for first, second in (("size", "width"), ("size", "height"), ("duration", "frames")):
             if first in given and second in given:
-                raise _LocatedError(loc + (first,), f"{format_path(loc + (first,))}: give {first} or {second}, not both")
+                raise _LocatedError(loc + (first,), f"{format_path(loc + (first,))}: give {first} or {second}, not both", key=True)
         origin = {name: loc + (name,) for name in given}
         if "size" in given:
             width, height = (int(part) for part in given.pop("size").split("x"))
@@ -366,10 +379,10 @@ def _request_error(error: Exception, settings: _Settings, shot_loc: tuple) -> _L
     if isinstance(error, ValidationError):
         first = error.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else ""
-        loc = settings.origin.get(name, shot_loc + (name,) if name else shot_loc)
+        loc = settings.origin.get(name) or (shot_loc + (name,) if name else shot_loc)
         return _LocatedError(loc, _describe(first, loc))
     name = re.match(r"[A-Za-z_]*", str(error)).group()
-    loc = settings.origin.get(name, shot_loc)
+    loc = settings.origin.get(name) or (shot_loc + (name,) if name in Request.model_fields else shot_loc)
     return _LocatedError(loc, f"{format_path(loc)}: {str(error).removeprefix(name + ':').strip()}")
 
 
@@ -457,8 +470,8 @@ class Storyboard:
         self._locate = _Locator(source, nodes)
         try:
             self.spec = StoryboardSpec.model_validate(data)
-        except ValidationError as error:
-            first = error.errors()[0]
+        except ValidationError as error:  # an unknown key first: it often explains a missing one (a typo)
+            first = min(error.errors(), key=lambda problem: problem["type"] != "extra_forbidden")
             loc = tuple(first["loc"])
             raise self._error(_LocatedError(loc, _describe(first, loc), key=first["type"] == "extra_forbidden")) from None
         try:
@@ -516,8 +529,10 @@ class Storyboard:
         settings = _Settings()
         for level, level_loc in ((defaults, ("defaults",)), (shot, loc), (self.overrides, ("overrides",))):
             settings.merge(level, level_loc)
-        if (shot.prompt is None) == (shot.prompts is None):
-            raise _LocatedError(loc, f"{format_path(loc)}: give prompt or prompts (prompt travel), exactly one")
+        if shot.prompt is not None and shot.prompts is not None:
+            raise _LocatedError(loc + ("prompts",), f"{format_path(loc + ('prompts',))}: give prompt or prompts (prompt travel), not both")
+        if shot.prompts is None and settings.values.get("prompt") is None:
+            raise _LocatedError(loc, f"{format_path(loc)}: missing prompt; give prompt, or prompts for prompt travel")
         inputs = _resolve_files(settings, self.base_dir)
         if "duration" in settings.values:
             try:
@@ -532,7 +547,7 @@ class Storyboard:
         look = settings.values.pop("look", None)
         styled = lambda text: f"{PHRASES['look'][look][0][0]} {text}".strip() if look and isinstance(text, str) else text  # noqa: E731
         blend_seconds = settings.values.pop("prompt_blend", DEFAULT_PROMPT_BLEND)
-        first_prompt = shot.prompt if shot.prompts is None else shot.prompts[0].prompt
+        first_prompt = settings.values["prompt"] if shot.prompts is None else shot.prompts[0].prompt
         base = _build_request(settings, loc, prompt=styled(first_prompt))  # the whole shot: validation and metadata
         frames, fps = base.frames, parse_fps(base.fps)  # a mode with an input clip takes both from the clip
         camera = cameras.parse_camera(base.camera)
@@ -615,8 +630,8 @@ class Storyboard:
             done = (out / "shots" / f"{plan.stem}.mp4").exists()
             status = "cached" if done else "render" if plan.id in selected else "skipped"
             to_render += [plan] if status == "render" else []
-            prompt = " -> ".join(text for _, text in plan.prompts)
-            rows.append((plan.id, str(plan.frames), f"{float(plan.frames / plan.fps):.2f}", str(plan.seed), plan.camera, status, prompt[:60]))
+            prompt = _clip(plan.prompts[0][1], 50) + (f" (+{len(plan.prompts) - 1} more)" if len(plan.prompts) > 1 else "")
+            rows.append((plan.id, str(plan.frames), f"{float(plan.frames / plan.fps):.2f}", str(plan.seed), _clip(plan.camera, 40), status, prompt))
         widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
         lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
         work = sum(plan.work for plan in to_render)
