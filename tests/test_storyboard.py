@@ -248,6 +248,26 @@ def test_a_changed_shot_renders_alone(tmp_path, tiny_model_dir):
     assert third.rendered == [] and (out / "film.mp4").stat().st_mtime_ns == film_stat.st_mtime_ns  # the film is cached too
 
 
+def test_rerendering_a_shot_keeps_the_files_of_a_shot_whose_id_it_prefixes(tmp_path, tiny_model_dir):
+    shots = [{"id": "a", "prompt": "hills"}, {"id": "a-1", "prompt": "sea"}]
+    Storyboard.from_yaml(write_board(tmp_path, tiny_model_dir, shots)).render(tmp_path / "out")
+    kept = sorted(path.name for path in (tmp_path / "out" / "shots").glob("a-1-*"))
+    shots[0]["prompt"] = "dunes"
+    assert Storyboard.from_yaml(write_board(tmp_path, tiny_model_dir, shots)).render(tmp_path / "out").rendered == ["a"]
+    assert sorted(path.name for path in (tmp_path / "out" / "shots").glob("a-1-*")) == kept and len(kept) == 4
+
+
+def test_ray_executor_without_ray_is_a_usage_error(monkeypatch):
+    import importlib.util
+
+    from videogen.errors import UsageError
+    from videogen.executors import RayExecutor
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(UsageError, match='executor: ray is not installed; install it with pip install "videogen\\[ray\\]"'):
+        RayExecutor()
+
+
 def test_only_renders_the_named_shots_and_the_film_waits_for_all(tmp_path, tiny_model_dir):
     board = Storyboard.from_yaml(write_board(tmp_path, tiny_model_dir, three_shots()))
     partial = board.render(tmp_path / "out", only=["b"])

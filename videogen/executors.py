@@ -8,6 +8,7 @@ cluster needs no shared disk.
 from __future__ import annotations
 
 import concurrent.futures
+import importlib.util
 import math
 import multiprocessing
 import os
@@ -207,14 +208,14 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, address: str | None = None, retries: int = 2):
+        if importlib.util.find_spec("ray") is None:  # found before any shot renders
+            raise UsageError('executor: ray is not installed; install it with pip install "videogen[ray]"')
         self.address, self.retries = address, retries
 
     def run(self, jobs: list[ShotJob], report: Report) -> Iterator[RenderedShot | ShotFailure]:
-        try:
-            import ray
-            from ray.util.queue import Queue
-        except ImportError:
-            raise UsageError('executor: ray is not installed; install it with pip install "videogen[ray]"') from None
+        import ray
+        from ray.util.queue import Queue
+
         started_here = not ray.is_initialized()
         if started_here:
             try:

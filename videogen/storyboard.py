@@ -41,7 +41,7 @@ from videogen.api import metadata_of
 from videogen.errors import UsageError
 from videogen.executors import LocalExecutor, RenderedShot, ShotEvent, ShotFailure, ShotJob, join_clips
 from videogen.models.registry import resolve_model
-from videogen.request import Request
+from videogen.request import INPUT_SETTINGS, Request
 from videogen.world.captions import PHRASES
 
 SHOT_FORMAT = 1  # bump when the way a shot's files are made changes, so cached shots are rendered again
@@ -387,15 +387,16 @@ def _request_error(error: Exception, settings: _Settings, shot_loc: tuple) -> _L
 
 
 def _resolve_files(settings: _Settings, base_dir: Path) -> dict:
-    """Point relative input files (images, videos, camera YAML) at the storyboard's folder, load camera files,
-    check every file exists, and return {setting: sha256} so the cache sees the files' contents."""
+    """Point relative input files (Request's input settings that name images or clips, camera YAML) at the
+    storyboard's folder, load camera files, check every file exists, and return {setting: sha256} so the cache
+    sees the files' contents."""
     digests = {}
     for name, value in list(settings.values.items()):
         if not isinstance(value, str):
             continue
         suffix = Path(value).suffix.lower()
         is_camera_file = name == "camera" and suffix in (".yaml", ".yml")
-        if suffix not in MEDIA_SUFFIXES and not is_camera_file:
+        if not is_camera_file and not (name in INPUT_SETTINGS and suffix in MEDIA_SUFFIXES):  # mask: rect:..., outpaint: 16:9
             continue
         path = (base_dir / value).expanduser()
         if not path.is_file():
@@ -738,8 +739,9 @@ def _place(result: RenderedShot, plan: ShotPlan, shots_dir: Path) -> None:
     for suffix in sorted(result.files, key=lambda suffix: suffix == ".mp4"):
         with atomic_path(shots_dir / f"{plan.stem}{suffix}") as temporary:
             temporary.write_bytes(result.files[suffix])
-    for path in shots_dir.glob(f"{plan.id}-*"):
-        if not path.name.startswith(plan.stem + "."):
+    earlier = re.compile(rf"{re.escape(plan.id)}-[0-9a-f]{{12}}\..+")
+    for path in shots_dir.iterdir():
+        if earlier.fullmatch(path.name) and not path.name.startswith(plan.stem + "."):
             path.unlink()
 
 
