@@ -12,12 +12,15 @@ from videogen.cli import app
 from videogen.eval import metrics
 from videogen.eval.evaluate import random_clip
 from videogen.eval.judge import (
+    JUDGE_FRAMES,
     JUDGE_MIN_ACCURACY,
+    JUDGE_SIDE,
     judge_accuracy,
+    judge_frames,
     load_judge,
     rendered_dataset,
 )
-from videogen.world import ATTRIBUTES, Scene, render_clip
+from videogen.world import Scene, render_clip
 
 BASIC_PRESETS = ("pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "roll_cw", "roll_ccw")
 
@@ -62,13 +65,25 @@ def test_static_camera_measures_as_static():
         "direction_ok"]
 
 
+def test_judge_frames_sample_evenly_and_resize_to_uint8():
+    clip = np.linspace(0, 1, 16, dtype=np.float32)[:, None, None, None] * np.ones((16, 64, 48, 3), np.float32)
+    inputs = judge_frames(clip)
+    assert inputs.shape == (JUDGE_FRAMES, JUDGE_SIDE, JUDGE_SIDE, 3) and inputs.dtype == np.uint8
+    assert inputs[:, 0, 0, 0].tolist() == [0, 85, 170, 255]  # frames 0, 5, 10, 15
+    assert (judge_frames(clip[:1]) == 0).all()  # a single frame is repeated
+
+
+# Attributes the shipped judge reads below the trust bar on fresh renders (measured on 500: clouds 0.754, terrain
+# 0.666, ground 0.938, vegetation 0.660, subject 0.438): fog, pixel art and small subjects hide them, and a CPU-sized
+# training run leaves the judge underfitted. The report marks them untrusted; these floors catch regressions.
+BELOW_TRUST_BAR = {"clouds": 0.70, "terrain": 0.55, "ground": 0.90, "vegetation": 0.60, "subject": 0.45}
+
+
 def test_judge_recognises_fresh_renders():
-    """The committed judge on renders it never saw (another seed than its training set). Time of day and look
-    reach the trust bar; the other attributes are only well above chance and are reported as untrusted."""
-    features, labels = rendered_dataset(150, seed=777, sizes=(128,))
-    accuracy = judge_accuracy(load_judge(), features, labels)
-    assert accuracy["time"] >= JUDGE_MIN_ACCURACY and accuracy["look"] >= JUDGE_MIN_ACCURACY, accuracy
-    assert all(accuracy[name] > 1.3 / len(values) for name, values in ATTRIBUTES.items()), accuracy
+    """The shipped judge on renders it never saw (another seed than its training and test sets)."""
+    inputs, labels = rendered_dataset(100, seed=777, sizes=(JUDGE_SIDE,))
+    accuracy = judge_accuracy(load_judge(), inputs, labels)
+    assert all(value >= BELOW_TRUST_BAR.get(name, JUDGE_MIN_ACCURACY) for name, value in accuracy.items()), accuracy
 
 
 def test_eval_command_reports_ceiling_above_floor(tiny_model_dir, tmp_path):
@@ -83,6 +98,9 @@ def test_eval_command_reports_ceiling_above_floor(tiny_model_dir, tmp_path):
     assert ceiling["warping_error"] < floor["warping_error"]
     assert ceiling["frechet_distance"] < floor["frechet_distance"]
     assert report["vae_psnr_db"] is not None and set(report["judge"]["trusted"]) == set(report["judge"]["accuracy_on_fresh_renders"])
+    assert not report["judge"]["trusted"]["terrain"] and not report["judge"]["trusted"]["subject"]
+    terrain_row = next(line for line in (out / "report.md").read_text().splitlines() if line.startswith("| terrain |"))
+    assert "| **no** |" in terrain_row
     assert "| Prompt adherence" in (out / "report.md").read_text() and (out / "contact_sheet.png").stat().st_size > 0
 
 

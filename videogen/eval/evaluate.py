@@ -13,11 +13,11 @@ import numpy as np
 from postprocess.files import atomic_path
 from postprocess.preview import contact_sheet, save_png
 from videogen.eval import metrics
-from videogen.eval.features import clip_features
 from videogen.eval.judge import (
     JUDGE_MIN_ACCURACY,
     Judge,
     judge_accuracy,
+    judge_frames,
     load_judge,
     rendered_dataset,
 )
@@ -67,10 +67,12 @@ def _mean(values) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def summarise(prompts: list[EvalPrompt], clips: list[np.ndarray], judge: Judge, reference: np.ndarray) -> dict:
-    """Aggregate one source's clips: adherence per attribute and group, camera, temporal, Fréchet distance."""
-    features = np.stack([clip_features(clip) for clip in clips])
-    predicted = judge.predict(features)
+def summarise(prompts: list[EvalPrompt], clips: list[np.ndarray], judge: Judge, reference: np.ndarray,
+              trusted: set[str]) -> dict:
+    """Aggregate one source's clips: adherence per attribute and group (and its mean over the attributes the judge
+    is trusted on), camera, temporal, Fréchet distance."""
+    inputs = np.stack([judge_frames(clip) for clip in clips])
+    predicted = judge.predict(inputs)
     per_clip = [clip_metrics(clip, p.scene.camera) for clip, p in zip(clips, prompts)]
     adherence = {group: {name: _mean([float(predicted[name][i] == p.scene.attributes[name])
                                       for i, p in enumerate(prompts) if p.group == group]) for name in ATTRIBUTES}
@@ -83,12 +85,14 @@ def summarise(prompts: list[EvalPrompt], clips: list[np.ndarray], judge: Judge, 
     return {
         "adherence": adherence,
         "adherence_mean": _mean(v for group in adherence.values() for v in group.values()),
+        "adherence_trusted_mean": _mean(v for group in adherence.values() for name, v in group.items()
+                                        if name in trusted),
         "camera_direction_accuracy": direction,
         "camera_direction_mean": _mean(direction.values()),
         "camera_magnitude_error": _mean(magnitude),
         **{key: _mean(m[key] for m in per_clip) for key in
            ("temporal_flickering", "motion_smoothness", "dynamic", "flow_top5_px", "warping_error")},
-        "frechet_distance": metrics.frechet_distance(judge.embed(features), reference),
+        "frechet_distance": metrics.frechet_distance(judge.embed(inputs), reference),
         "clips": [{"group": p.group, "prompt": p.prompt, "camera": p.scene.camera,
                    "predicted": {name: predicted[name][i] for name in ATTRIBUTES}, **m}
                   for i, (p, m) in enumerate(zip(prompts, per_clip))],
@@ -117,8 +121,9 @@ def evaluate(pipe, settings: EvalSettings, out_dir: Path, model_name: str = "",
     prompts = balanced_subset(settings.prompts, settings.limit)
     size, frames = settings.size, settings.num_frames
     judge = load_judge()
-    check_features, check_labels = rendered_dataset(settings.judge_check, seed=settings.seed + 99, sizes=(size,))
-    accuracy = judge_accuracy(judge, check_features, check_labels)
+    check_inputs, check_labels = rendered_dataset(settings.judge_check, seed=settings.seed + 99, sizes=(size,))
+    accuracy = judge_accuracy(judge, check_inputs, check_labels)
+    trusted = {name: value >= JUDGE_MIN_ACCURACY for name, value in accuracy.items()}
     ceiling = [render_clip(p.scene, frames, size, size) for p in prompts]
     reference = [render_clip(p.scene.replace(seed=p.scene.seed + 1), frames, size, size) for p in prompts]
     floor = [random_clip(frames, size, settings.seed + i) for i in range(len(prompts))]
@@ -129,16 +134,16 @@ def evaluate(pipe, settings: EvalSettings, out_dir: Path, model_name: str = "",
                           camera=p.scene.camera, output_type="np").frames[0].astype(np.float32))
         if progress:
             progress(index + 1, len(prompts))
-    reference_embedding = judge.embed(np.stack([clip_features(clip) for clip in reference]))
+    reference_embedding = judge.embed(np.stack([judge_frames(clip) for clip in reference]))
     report = {
         "model": model_name,
         "settings": {"num_frames": frames, "size": size, "steps": settings.steps, "guidance_scale": settings.guidance_scale,
                      "prompts": len(prompts), "seed": settings.seed},
         "judge": {"accuracy_on_fresh_renders": accuracy, "min_accuracy": JUDGE_MIN_ACCURACY,
-                  "trusted": {name: value >= JUDGE_MIN_ACCURACY for name, value in accuracy.items()},
+                  "trusted": trusted,
                   "fresh_renders": settings.judge_check},
         "vae_psnr_db": vae_psnr(pipe, reference),
-        "sources": {name: summarise(prompts, clips, judge, reference_embedding)
+        "sources": {name: summarise(prompts, clips, judge, reference_embedding, {n for n, ok in trusted.items() if ok})
                     for name, clips in zip(SOURCES, (floor, model, ceiling))},
     }
     write_report(report, out_dir, prompts, model, ceiling)
@@ -147,13 +152,14 @@ def evaluate(pipe, settings: EvalSettings, out_dir: Path, model_name: str = "",
 
 HEADLINE = (
     ("adherence_mean", "Prompt adherence (judge accuracy, mean)", True),
+    ("adherence_trusted_mean", "Prompt adherence, attributes the judge is trusted on", True),
     ("camera_direction_mean", "Camera direction accuracy", True),
     ("camera_magnitude_error", "Camera magnitude error (pan/tilt/roll/zoom)", False),
     ("temporal_flickering", "Temporal flickering (VBench, 1 = none)", True),
     ("motion_smoothness", "Motion smoothness (VBench)", True),
     ("dynamic", "Dynamic degree (VBench, share of clips)", None),
     ("warping_error", "Flow warping error (Lai et al. 2018)", False),
-    ("frechet_distance", "Fréchet distance on judge features", False),
+    ("frechet_distance", "Fréchet distance on judge logits", False),
 )
 
 
