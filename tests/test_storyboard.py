@@ -3,6 +3,7 @@ travel, the examples, the cache (a changed shot re-renders alone; a killed run r
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -18,14 +19,19 @@ import yaml
 from typer.testing import CliRunner
 
 import cameras
+import videogen.executors
+from postprocess.preview import save_png
 from postprocess.read import probe, read_video
 from videogen import Storyboard
 from videogen.cli import app
+from videogen.errors import UsageError
+from videogen.executors import RayExecutor
 from videogen.request import Request
 from videogen.storyboard import (
     Defaults, Shot, StoryboardError, StoryboardSpec, camera_window, derive_seed, storyboard_json_schema, travel_segments,
 )
 
+runner = CliRunner()
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("storyboard_*.yaml"))
 SCHEMA = Path(__file__).resolve().parents[1] / "configs" / "storyboard.schema.json"
 SIZE = 64
@@ -143,8 +149,6 @@ def test_output_checks_come_before_any_render(tmp_path, tiny_model_dir, monkeypa
 
 def test_an_input_file_is_found_beside_the_storyboard_and_hashed_into_the_key(tmp_path, tiny_model_dir):
     image = np.full((SIZE, SIZE, 3), 90, np.uint8)
-    from postprocess.preview import save_png
-
     save_png(image, tmp_path / "start.png")
     shots = [{"id": "a", "prompt": "a lake", "init_image": "start.png", "frames": 4}]
     first = Storyboard.from_yaml(write_board(tmp_path, tiny_model_dir, shots))
@@ -257,12 +261,24 @@ def test_rerendering_a_shot_keeps_the_files_of_a_shot_whose_id_it_prefixes(tmp_p
     assert sorted(path.name for path in (tmp_path / "out" / "shots").glob("a-1-*")) == kept and len(kept) == 4
 
 
+def test_a_failing_shot_does_not_stop_the_others(tmp_path, tiny_model_dir, monkeypatch):
+    def generate_or_fail(request, progress=None):
+        if request.prompt == "sea":
+            raise RuntimeError("out of memory\nmore detail")
+        return generate(request, progress)
+
+    generate = videogen.executors.generate
+    monkeypatch.setattr(videogen.executors, "generate", generate_or_fail)
+    shots = [{"id": "a", "prompt": "hills"}, {"id": "b", "prompt": "sea"}, {"id": "c", "prompt": "dunes"}]
+    result = runner.invoke(app, ["storyboard", str(write_board(tmp_path, tiny_model_dir, shots)), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "error: 1 of 3 shots failed: b: RuntimeError: out of memory" in result.output
+    manifest = load_manifest(tmp_path / "out")
+    assert [shot["status"] for shot in manifest["shots"]] == ["done", "failed", "done"] and manifest["film"] is None
+    assert "RuntimeError: out of memory" in (tmp_path / "out" / "index.html").read_text()
+
+
 def test_ray_executor_without_ray_is_a_usage_error(monkeypatch):
-    import importlib.util
-
-    from videogen.errors import UsageError
-    from videogen.executors import RayExecutor
-
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(UsageError, match='executor: ray is not installed; install it with pip install "videogen\\[ray\\]"'):
         RayExecutor()
@@ -319,8 +335,6 @@ def test_prompt_travel_renders_one_clip_of_the_shot_length(tmp_path, tiny_model_
 
 
 # --------------------------------------------------------------------------------------------------- CLI
-
-runner = CliRunner()
 
 
 def test_cli_dry_run_prints_the_plan_and_renders_nothing(tmp_path, tiny_model_dir):

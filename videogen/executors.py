@@ -8,6 +8,7 @@ cluster needs no shared disk.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import importlib.util
 import math
 import multiprocessing
@@ -137,6 +138,8 @@ def _drain(progress_queue) -> list[ShotEvent]:
 
 
 def _one_line(error: BaseException) -> str:
+    """'Type: first line of the message', of the task's own exception where Ray wraps it (RayTaskError.cause)."""
+    error = getattr(error, "cause", None) or error
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
 
@@ -163,7 +166,7 @@ def drive(
             job, attempt = pending.pop(future)
             try:
                 rendered = future.result()
-            except Exception as error:  # a shot's failure must not stop the others
+            except Exception as error:  # noqa: BLE001 -- a shot's failure, whatever it is, must not stop the others
                 if worker_lost(error) and attempt < retries:
                     report(ShotEvent(job.shot, "retrying", message=f"worker lost ({_one_line(error)}); attempt {attempt + 2}"))
                     pending[submit(job)] = (job, attempt + 1)
@@ -187,13 +190,14 @@ class LocalExecutor:
         self.jobs = jobs
 
     def run(self, jobs: list[ShotJob], report: Report) -> Iterator[RenderedShot | ShotFailure]:
-        if self.jobs == 1:  # a thread, so the pipeline cache of this process is reused
-            progress_queue, pool = queue.Queue(), concurrent.futures.ThreadPoolExecutor(1)
-        else:
-            context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pools
-            progress_queue = context.Manager().Queue()
-            pool = concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context)
-        with pool:
+        with contextlib.ExitStack() as stack:
+            if self.jobs == 1:  # a thread, so the pipeline cache of this process is reused
+                progress_queue, pool = queue.Queue(), concurrent.futures.ThreadPoolExecutor(1)
+            else:
+                context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pools
+                progress_queue = stack.enter_context(context.Manager()).Queue()
+                pool = concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context)
+            stack.enter_context(pool)
             yield from drive(jobs, lambda job: pool.submit(_render_reporting, job, progress_queue), progress_queue, report)
 
 
@@ -226,7 +230,10 @@ class RayExecutor:
             gpus = ray.cluster_resources().get("GPU", 0) >= 1
             task = ray.remote(num_gpus=1 if gpus else 0, max_retries=0)(_render_reporting)
             progress_queue = Queue()
-            submit = lambda job: task.remote(job, progress_queue, "cuda" if gpus else None).future()  # noqa: E731
+
+            def submit(job: ShotJob) -> concurrent.futures.Future:
+                return task.remote(job, progress_queue, "cuda" if gpus else None).future()
+
             lost = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.LocalRayletDiedError)
             yield from drive(jobs, submit, progress_queue, report, lambda error: isinstance(error, lost), self.retries)
         finally:

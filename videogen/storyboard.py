@@ -319,7 +319,7 @@ class ShotPlan:
     index: int
     frames: int
     fps: Fraction
-    size: tuple[int | None, int | None]
+    size: str  # WIDTHxHEIGHT, auto: the model's
     seed: int
     camera: str
     prompts: tuple[tuple[int, str], ...]  # (first frame, prompt)
@@ -486,7 +486,7 @@ class Storyboard:
             raise self._error(error) from None
 
     @classmethod
-    def from_yaml(cls, path: str | os.PathLike, overrides: dict | None = None) -> "Storyboard":
+    def from_yaml(cls, path: str | os.PathLike, overrides: dict | None = None) -> Storyboard:
         """Read and check a storyboard file. overrides: Request settings applied over every shot (e.g. steps for a draft)."""
         path = Path(path)
         try:
@@ -525,7 +525,9 @@ class Storyboard:
         self._check_film(plans)
         return plans
 
-    def _plan_shot(self, index: int, shot, defaults, models: dict) -> ShotPlan:
+    def _shot_settings(self, index: int, shot, defaults) -> tuple[_Settings, dict]:
+        """A shot's settings merged over the defaults (overrides over both), files found, length in frames,
+        seed resolved; and the input files' hashes."""
         loc = ("shots", index)
         settings = _Settings()
         for level, level_loc in ((defaults, ("defaults",)), (shot, loc), (self.overrides, ("overrides",))):
@@ -545,8 +547,17 @@ class Storyboard:
         if settings.origin.get("seed", ("defaults",))[0] == "defaults":
             storyboard_seed = settings.values.get("seed", 0)
             settings.values["seed"] = storyboard_seed if defaults.seeds == "fixed" else derive_seed(storyboard_seed, shot.id)
+        return settings, inputs
+
+    def _plan_shot(self, index: int, shot, defaults, models: dict) -> ShotPlan:
+        """A shot's Requests (one per prompt-travel segment), cache key, file metadata and transition."""
+        loc = ("shots", index)
+        settings, inputs = self._shot_settings(index, shot, defaults)
         look = settings.values.pop("look", None)
-        styled = lambda text: f"{PHRASES['look'][look][0][0]} {text}".strip() if look and isinstance(text, str) else text  # noqa: E731
+
+        def styled(text):
+            return f"{PHRASES['look'][look][0][0]} {text}".strip() if look and isinstance(text, str) else text
+
         blend_seconds = settings.values.pop("prompt_blend", DEFAULT_PROMPT_BLEND)
         first_prompt = settings.values["prompt"] if shot.prompts is None else shot.prompts[0].prompt
         base = _build_request(settings, loc, prompt=styled(first_prompt))  # the whole shot: validation and metadata
@@ -582,7 +593,7 @@ class Storyboard:
             metadata["prompts"] = [{"frame": start, "prompt": text} for start, text in prompts]
         transition_frames = 0 if shot.transition.type == "cut" else max(1, round(shot.transition.duration * fps))
         return ShotPlan(
-            ShotJob(shot.id, key, requests, blend, metadata), base, index, frames, fps, (base.width, base.height), base.seed,
+            ShotJob(shot.id, key, requests, blend, metadata), base, index, frames, fps, f"{base.width or 'auto'}x{base.height or 'auto'}", base.seed,
             str(camera), tuple(prompts), shot.transition, transition_frames, spec,
         )
 
@@ -696,7 +707,7 @@ class Storyboard:
                               + "; ".join(f"{failure.shot}: {failure.error}" for failure in failures))
         return StoryboardResult(out, film, index, manifest.path, rendered, cached, time.perf_counter() - started)
 
-    def _assemble(self, out: Path, manifest: "_Manifest") -> Path:
+    def _assemble(self, out: Path, manifest: _Manifest) -> Path:
         """film.mp4 from the shots with their transitions, unless the one there was made from the same shots;
         contact_sheet.png from the shots' posters."""
         film_path = out / "film.mp4"
