@@ -121,7 +121,7 @@ class VideoPipeline(DiffusionPipeline):
         shape = (batch_size, self.denoiser.config.in_channels, num_frames, height // self.vae_scale_factor, width // self.vae_scale_factor)
         noise = torch.randn(shape, generator=generator, dtype=torch.float32)
         if not isinstance(self.denoiser, CameraUNet3D) and not camera_path.is_static and camera_strength > 0:
-            noise = cameras.warp_noise(noise, trajectory, strength=camera_strength)
+            noise = cameras.warp_noise(noise, trajectory, strength=camera_strength, generator=generator)  # seeded fills
         return noise.to(self.device, self.denoiser.dtype)
 
     def get_timesteps(self, num_inference_steps: int, strength: float) -> torch.Tensor:

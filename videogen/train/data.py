@@ -55,7 +55,7 @@ def shard_ids(folder: str | os.PathLike, kind: str = SCENES) -> list[int]:
 
 @dataclasses.dataclass
 class ClipStore:
-    """All shards of a folder in memory: clips (N, F, H, W, 3) uint8 (memory-mapped), scenes, and latents if cached."""
+    """The shards of a folder: clips (N, F, H, W, 3) uint8 (memory-mapped), scenes, and latents if cached."""
 
     clips: np.ndarray
     scenes: list[Scene]
@@ -64,7 +64,7 @@ class ClipStore:
     @classmethod
     def load(cls, folder: str | os.PathLike, with_latents: bool = False) -> "ClipStore":
         folder = Path(folder)
-        shards = shard_ids(folder)
+        shards = shard_ids(folder, LATENTS if with_latents else SCENES)  # with latents: the encoded shards only
         if not shards:
             raise FileNotFoundError(f"no rendered shards in {folder}; run `videogen train data` first")
         clips = np.concatenate([np.load(folder / CLIPS.format(shard), mmap_mode="r") for shard in shards])

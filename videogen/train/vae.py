@@ -87,23 +87,24 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int = 48, l
 
 
 @torch.no_grad()
-def cache_latents(data: str, vae: AutoencoderKL, batch: int = 64) -> float:
+def cache_latents(data: str, vae: AutoencoderKL, batch: int = 64, max_shards: int | None = None) -> float:
     """Encode every clip's frames to scaled latent means, saved beside the shards; returns the scaling factor.
 
     The scaling factor makes the latents unit-variance (Rombach et al. 2022, sec. 4.3.2) and is stored in
-    the VAE's config so the pipeline divides by it before decoding.
+    the VAE's config so the pipeline divides by it before decoding. max_shards limits the work (encoding
+    is the slow part on a CPU; a bfloat16 copy of the VAE encodes about 1.6x faster).
     """
     folder = Path(data)
     vae = vae.eval()
     encoded = {}
-    for shard in shard_ids(folder):
+    for shard in shard_ids(folder)[:max_shards]:
         clips = np.load(folder / f"clips_{shard:05d}.npy", mmap_mode="r")
         count, frames = clips.shape[:2]
         flat = np.asarray(clips).reshape(count * frames, *clips.shape[2:])  # (N, F, H, W, 3) -> (N*F, H, W, 3)
         means = []
         for start in range(0, len(flat), batch):
             images = torch.from_numpy(flat[start : start + batch]).permute(0, 3, 1, 2).float() / 127.5 - 1
-            means.append(vae.encode(images.to(vae.device)).latent_dist.mean.cpu())
+            means.append(vae.encode(images.to(vae.device, vae.dtype)).latent_dist.mean.float().cpu())
         latents = torch.cat(means)
         encoded[shard] = latents.reshape(count, frames, *latents.shape[1:])  # -> (N, F, C, h, w)
     scaling = float(1 / torch.cat([latents.flatten() for latents in encoded.values()]).std())
