@@ -125,7 +125,7 @@ class Request(BaseModel):
             raise ValueError("must contain words, not only spaces")
         return prompt.strip()
 
-    @field_validator("fps", mode="before")
+    @field_validator("fps", mode="before", json_schema_input_type=str | int | float)
     @classmethod
     def _fps_as_text(cls, fps) -> str:
         return str(fps)
