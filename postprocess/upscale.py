@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from postprocess.flow import backward_warp, consistency, dis_flow, gray
 from postprocess.frames import FrameError, check_frames, like, to_float, to_uint8
 
 METHODS = ("learned", "lanczos", "bicubic")
@@ -16,31 +17,53 @@ def _resize_all(frames: np.ndarray, scale: int, interpolation: int) -> np.ndarra
     return np.stack([cv2.resize(frame, size, interpolation=interpolation) for frame in frames])
 
 
-def upscale(frames, scale: int = 2, method: str = "learned") -> np.ndarray:
+def _check_strength(name: str, value: float, top: float = 1.0) -> float:
+    if not 0 <= value <= top:
+        raise FrameError(f"{name}: {value} is not allowed; use a number from 0 to {top:g}")
+    return float(value)
+
+
+def _stabilise_detail(upscaled: np.ndarray, low: np.ndarray, scale: int, weight: float) -> np.ndarray:
+    """Motion-compensated recursive filtering of the learned detail (network output minus Lanczos): each frame's
+    detail is pulled toward the previous frame's, warped along DIS flow between the low-resolution frames and
+    trusted as far as the flow passes the forward-backward check. Detail that hops between frames under sub-pixel
+    motion is what reads as flicker; averaging it along the motion removes that and recovers some resolution."""
+    base = _resize_all(low, scale, cv2.INTER_LANCZOS4)
+    detail = upscaled - base
+    size = upscaled.shape[2:0:-1]
+    grays = [gray(frame) for frame in low]
+    for index in range(1, len(low)):
+        to_previous, from_previous = dis_flow(grays[index], grays[index - 1]), dis_flow(grays[index - 1], grays[index])
+        trust = weight * cv2.resize(consistency(to_previous, from_previous), size, interpolation=cv2.INTER_LINEAR)
+        flow = cv2.resize(to_previous, size, interpolation=cv2.INTER_LINEAR) * scale  # (h, w, 2) -> (H, W, 2)
+        previous = backward_warp(detail[index - 1], flow)
+        detail[index] += trust[..., None] * (previous - detail[index])
+    return base + detail
+
+
+def upscale(frames, scale: int = 2, method: str = "learned", stabilise: float = 0.7) -> np.ndarray:
     """Frames enlarged `scale` times: "learned" (the shipped x2 network of postprocess.superres, applied twice for
-    x4), "lanczos" or "bicubic". Each frame is processed alone, so nothing flickers that did not already."""
+    x4), "lanczos" or "bicubic". On clips, `stabilise` (0..1) is the weight of the previous frame's
+    motion-compensated learned detail, which keeps the network from adding flicker (0: every frame alone)."""
     frames = check_frames(frames)
     if scale not in SCALES:
         raise FrameError(f"scale: {scale} is not allowed; use one of {', '.join(map(str, SCALES))}")
     if method not in METHODS:
         raise FrameError(f"method: {method!r} is not an upscaling method; use one of {', '.join(METHODS)}")
+    stabilise = _check_strength("stabilise", stabilise)
     values = to_float(frames)
     if method == "learned":
-        from postprocess.superres import (
-            upscale_x2,  # torch loads only when the network is used
-        )
+        # Imported here so torch loads only when the network is used.
+        from postprocess.superres import upscale_x2
 
+        upscaled = values
         for _ in range(scale // 2):
-            values = upscale_x2(values)
+            upscaled = upscale_x2(upscaled)
+        if len(values) > 1 and stabilise:
+            upscaled = _stabilise_detail(upscaled, values, scale, stabilise)
     else:
-        values = _resize_all(values, scale, cv2.INTER_LANCZOS4 if method == "lanczos" else cv2.INTER_CUBIC)
-    return like(values, frames)
-
-
-def _check_strength(name: str, value: float, top: float = 1.0) -> float:
-    if not 0 <= value <= top:
-        raise FrameError(f"{name}: {value} is not allowed; use a number from 0 to {top:g}")
-    return float(value)
+        upscaled = _resize_all(values, scale, cv2.INTER_LANCZOS4 if method == "lanczos" else cv2.INTER_CUBIC)
+    return like(upscaled, frames)
 
 
 def denoise(frames, strength: float = 0.5) -> np.ndarray:

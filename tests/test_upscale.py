@@ -42,8 +42,25 @@ def test_learned_upscale_is_shift_stable():
     # Content moved by one input pixel comes out moved by two output pixels, identically: no flicker is added.
     image = _photo()
     shifted = np.roll(image, 1, axis=1)
-    out, out_shifted = upscale(np.stack([image, shifted]), 2, "learned")
+    out, out_shifted = upscale(np.stack([image, shifted]), 2, "learned", stabilise=0)
     assert np.abs(out_shifted[:, 20:-20].astype(int) - np.roll(out, 2, axis=1)[:, 20:-20]).max() <= 1
+
+
+def _warping_error(clip: np.ndarray, step: float) -> float:
+    """Mean |O[t+1] - O[t] moved by the true motion|: what changes beyond the motion, i.e. flicker."""
+    clip = clip.astype(np.float32)
+    width, height = clip.shape[2], clip.shape[1]
+    moved = [cv2.warpAffine(frame, np.float32([[1, 0, -step], [0, 1, 0]]), (width, height), flags=cv2.INTER_CUBIC) for frame in clip[:-1]]
+    return float(np.abs(clip[1:] - np.stack(moved))[:, 8:-8, 8:-24].mean())
+
+
+def test_stabilised_video_flickers_less_than_frame_by_frame():
+    photo = cv2.resize(data.astronaut(), (256, 256), interpolation=cv2.INTER_AREA)
+    truth = np.stack([cv2.warpAffine(photo, np.float32([[1, 0, -0.7 * i], [0, 1, 0]]), (160, 96), flags=cv2.INTER_CUBIC) for i in range(6)])
+    low = np.stack([cv2.resize(frame, (80, 48), interpolation=cv2.INTER_AREA) for frame in truth])
+    alone, stabilised = upscale(low, 2, "learned", stabilise=0), upscale(low, 2, "learned")
+    assert _warping_error(stabilised, 0.7) < 0.9 * _warping_error(alone, 0.7)
+    assert np.array_equal(upscale(low[:1], 2)[0], alone[0])  # a single image is the network alone
 
 
 def test_sharpen_adds_detail_without_halos():
@@ -82,6 +99,7 @@ def test_denoise_reduces_noise_and_enhance_chains():
         (lambda f: upscale(f, 2, "magic"), "method: 'magic' is not an upscaling method"),
         (lambda f: sharpen(f, 3), "sharpen: 3 is not allowed; use a number from 0 to 2"),
         (lambda f: denoise(f, -1), "denoise: -1 is not allowed"),
+        (lambda f: upscale(f, 2, stabilise=2), "stabilise: 2 is not allowed"),
         (lambda f: upscale(f[:0]), "frames: zero-length clip"),
     ],
 )
