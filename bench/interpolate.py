@@ -1,18 +1,21 @@
 """Frame interpolation benchmark: drop frames from real-image clips and rebuild them.
 
 Clips are camera moves (pan, zoom, roll) and moving cut-outs composed over scikit-image's bundled photographs,
-and clips of the project's procedural world (videogen.world, held-out split) through their own camera moves.
+and clips of the project's procedural world (videogen.world, scenes and looks drawn at random) through their own
+camera moves.
 Every `factor`-th frame is kept; the rest are rebuilt by postprocess.interpolate, by ffmpeg's minterpolate
 (mi_mode=mci, mc_mode=aobmc, me_mode=bidir, vsbmc=1) and by plain blending, and scored against the dropped
-originals with PSNR and SSIM. Time is wall time per rebuilt frame, the median of `--repeats` runs.
+originals with PSNR and SSIM. Time is wall time per rebuilt frame, the median of `--repeats` runs in which the
+methods take turns; CPU time (this process plus ffmpeg's) is summed too, as it is steadier on a busy machine.
 
-    python bench/interpolate.py --factors 2 4 --repeats 3 --world 3
+    python bench/interpolate.py --factors 2 4 --repeats 3 --world 4
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import resource
 import subprocess
 import time
 from collections.abc import Callable
@@ -84,16 +87,16 @@ def scenes() -> dict[str, np.ndarray]:
 
 
 def world_clips(count: int, seed: int = 7) -> dict[str, np.ndarray]:
-    """`count` held-out scenes of the procedural world, rendered at the benchmark size through their own cameras."""
+    """`count` random scenes of the procedural world, rendered at the benchmark size through their own cameras."""
     from videogen.world.render import render_clip
     from videogen.world.scene import sample_scene
 
     rng = np.random.default_rng(seed)
     clips = {}
     for _ in range(count):
-        scene = sample_scene(rng, split="heldout")
+        scene = sample_scene(rng)
         frames = render_clip(scene, FRAMES, WIDTH, HEIGHT)
-        clips[f"world: {scene.terrain}, {scene.camera}"] = (np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8)
+        clips[f"world: {scene.terrain}, {scene.look}, {scene.camera}"] = (np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8)
     return clips
 
 
@@ -122,21 +125,33 @@ def blend(kept: np.ndarray, factor: int) -> np.ndarray:
 METHODS = {"ours (DIS flow)": interpolate_factor, "ffmpeg minterpolate": minterpolate, "blend": blend}
 
 
-def score(clip: np.ndarray, factor: int, method, repeats: int) -> tuple[float, float, float]:
-    """(mean PSNR dB, mean SSIM, ms per rebuilt frame) over the dropped frames of one clip."""
-    usable = (len(clip) - 1) // factor * factor + 1
-    clip = clip[:usable]
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (ffmpeg), user plus system."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def score(clip: np.ndarray, factor: int, repeats: int) -> dict[str, tuple[float, float, float, float]]:
+    """{method: (mean PSNR dB, mean SSIM, wall ms, CPU ms per rebuilt frame)} over the dropped frames of one clip;
+    the methods take turns within each repeat, so a busy machine slows them alike."""
+    clip = clip[: (len(clip) - 1) // factor * factor + 1]
     kept = clip[::factor]
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        rebuilt = method(kept, factor)
-        timings.append(time.perf_counter() - start)
-    assert rebuilt.shape == clip.shape, (rebuilt.shape, clip.shape)
     dropped = [i for i in range(len(clip)) if i % factor]
-    psnr = np.mean([peak_signal_noise_ratio(clip[i], rebuilt[i], data_range=255) for i in dropped])
-    ssim = np.mean([structural_similarity(clip[i], rebuilt[i], channel_axis=-1, data_range=255) for i in dropped])
-    return float(psnr), float(ssim), 1000 * float(np.median(timings)) / len(dropped)
+    timings, cpu, rebuilt = {name: [] for name in METHODS}, {name: [] for name in METHODS}, {}
+    for _ in range(repeats):
+        for name, method in METHODS.items():
+            start, start_cpu = time.perf_counter(), _cpu_seconds()
+            rebuilt[name] = method(kept, factor)
+            timings[name].append(time.perf_counter() - start)
+            cpu[name].append(_cpu_seconds() - start_cpu)
+    results = {}
+    for name, frames in rebuilt.items():
+        assert frames.shape == clip.shape, (name, frames.shape, clip.shape)
+        psnr = np.mean([peak_signal_noise_ratio(clip[i], frames[i], data_range=255) for i in dropped])
+        ssim = np.mean([structural_similarity(clip[i], frames[i], channel_axis=-1, data_range=255) for i in dropped])
+        per_frame = [1000 * float(np.median(values)) / len(dropped) for values in (timings[name], cpu[name])]
+        results[name] = (float(psnr), float(ssim), *per_frame)
+    return results
 
 
 def main() -> None:
@@ -154,16 +169,17 @@ def main() -> None:
     totals = {name: [] for name in METHODS}
     for factor in args.factors:
         for clip_name, clip in clips.items():
-            row = []
-            for name, method in METHODS.items():
-                result = score(clip, factor, method, args.repeats)
+            results = score(clip, factor, args.repeats)
+            for name, result in results.items():
                 totals[name].append(result)
-                row.append(f"{result[0]:.2f} / {result[1]:.3f} / {result[2]:.1f}")
-            print(f"| {factor} | {clip_name} | " + " | ".join(row) + " |", flush=True)
+            row = " | ".join(f"{psnr:.2f} / {ssim:.3f} / {ms:.1f}" for psnr, ssim, ms, _ in results.values())
+            print(f"| {factor} | {clip_name} | {row} |", flush=True)
     means = {name: np.mean(values, axis=0) for name, values in totals.items()}
     print("| all | mean | " + " | ".join(f"**{m[0]:.2f} / {m[1]:.3f} / {m[2]:.1f}**" for m in means.values()) + " |")
     ours, peer = means["ours (DIS flow)"], means["ffmpeg minterpolate"]
-    print(f"\nours vs minterpolate: {ours[0] - peer[0]:+.2f} dB PSNR, {peer[2] / ours[2]:.1f}x faster")
+    print(f"\nours vs minterpolate: {ours[0] - peer[0]:+.2f} dB PSNR, {ours[1] - peer[1]:+.3f} SSIM, "
+          f"{peer[2] / ours[2]:.1f}x faster in wall time ({ours[2]:.1f} vs {peer[2]:.1f} ms a frame), "
+          f"{peer[3] / ours[3]:.1f}x in CPU time ({ours[3]:.1f} vs {peer[3]:.1f} ms a frame)")
 
 
 if __name__ == "__main__":
