@@ -47,8 +47,18 @@ def guided_flow(gray0, gray1, flow, points0, points1, preset: str = "medium", mi
     x = np.clip(np.rint(points0[:, 0]).astype(int), 0, width - 1)
     y = np.clip(np.rint(points0[:, 1]).astype(int), 0, height - 1)
     displacement = points1 - points0
-    missed = np.hypot(*(flow[y, x] - displacement).T) > miss_px
-    if missed.sum() < 3:
+    missed = np.flatnonzero(np.hypot(*(flow[y, x] - displacement).T) > miss_px)
+    if len(missed) >= 3:
+        # Keep the missed matches that move like one of their two nearest missed neighbours: an object DIS lost moves
+        # coherently, while false matches on grain or repeated texture scatter.
+        spacing = np.hypot(*(points0[missed, None] - points0[None, missed]).transpose(2, 0, 1))  # (M, M)
+        np.fill_diagonal(spacing, np.inf)
+        neighbours = missed[np.argsort(spacing, axis=1)[:, :2]]  # (M, 2)
+        difference = np.hypot(*(displacement[neighbours] - displacement[missed, None]).transpose(2, 0, 1))
+        # ORB positions on coarse pyramid levels are a pixel or two off, and more so on large motions.
+        agreeing = difference < np.maximum(2 * miss_px, 0.2 * np.hypot(*displacement[missed].T))[:, None]
+        missed = missed[agreeing.any(axis=1)]
+    if len(missed) < 3:
         return flow
     # Spread the missed matches' motion around them (normalized Gaussian convolution) as DIS's starting flow.
     sigma = max(height, width) / 32

@@ -38,9 +38,10 @@ from postprocess.frames import (
 # Pixels that fail the consistency check still splat a little, so a region seen only in one frame is drawn
 # from that frame rather than left as a hole.
 _MIN_CONFIDENCE = 0.05
-# When more than this fraction of pixels away from the borders (where panned-in content fails the check anyway)
-# fails the consistency check, DIS may have missed a large motion: feature matches are brought in to repair it.
-_REPAIR_ABOVE = 0.04
+# When this fraction of pixels away from the borders (where panned-in content fails the check anyway) fails the
+# consistency check, DIS may have missed a large motion: feature matches are brought in to repair it. Above it,
+# the flow failed everywhere (grain, flicker), which no match can repair.
+_REPAIR_BETWEEN = (0.04, 0.35)
 
 
 def _fill_holes(sums: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -80,7 +81,7 @@ class _PairMotion:
         flow01, flow10 = dis_flow(gray0, gray1, preset), dis_flow(gray1, gray0, preset)
         confidence0 = consistency(flow01, flow10)
         margin = max(1, max(size) // 16)
-        if np.mean(confidence0[margin:-margin, margin:-margin] < 0.5) > _REPAIR_ABOVE:
+        if _REPAIR_BETWEEN[0] < np.mean(confidence0[margin:-margin, margin:-margin] < 0.5) < _REPAIR_BETWEEN[1]:
             points0, points1 = feature_matches(gray0, gray1)
             flow01 = guided_flow(gray0, gray1, flow01, points0, points1, preset)
             flow10 = guided_flow(gray1, gray0, flow10, points1, points0, preset)
