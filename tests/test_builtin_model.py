@@ -1,0 +1,40 @@
+"""The shipped built-in model loads offline from the package and renders; the package lists every module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from videogen import CameraUNet3D, load_pipeline
+from videogen.models.registry import BUILTIN_ROOT
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_builtin_landscapes_renders_a_two_step_clip_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    pipe = load_pipeline("builtin:landscapes")
+    pipe.set_progress_bar_config(disable=True)
+    assert isinstance(pipe.denoiser, CameraUNet3D) and pipe.text_encoder.config.hidden_size == 384
+    frames = pipe("sunset over a mountain lake, camera pans right", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5").frames
+    assert frames.shape == (1, 4, 128, 128, 3) and np.isfinite(frames).all() and frames.std() > 0.01
+
+
+def test_shipped_weights_are_fp16_and_small():
+    weights = list(BUILTIN_ROOT.glob("landscapes/*/*.safetensors"))
+    assert {path.parent.name for path in weights} == {"denoiser", "vae"}
+    assert sum(path.stat().st_size for path in BUILTIN_ROOT.rglob("*")) < 60 * 2**20
+    from safetensors import safe_open
+
+    for path in weights:
+        with safe_open(path, "pt") as tensors:
+            assert {str(tensors.get_slice(name).get_dtype()) for name in tensors.keys()} == {"F16"}
+
+
+def test_pyproject_lists_every_package():
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {str(path.parent.relative_to(ROOT)).replace("/", ".") for name in ("videogen", "cameras", "postprocess") for path in (ROOT / name).rglob("__init__.py")}
+    assert found | {"videogen.configs"} == listed
