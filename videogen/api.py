@@ -125,6 +125,7 @@ def denoise(pipe, request: Request, conditioning: Conditioning | None, progress:
         "camera_strength": request.camera_strength,
         "callback_on_step_end": report_step if progress else None,
     }
+    pipe.set_progress_bar_config(disable=progress is not None)  # the caller shows its own progress
     if request.mode == "extend":
         clip = at_working_size(load_input_frames(request), request, pipe.vae_scale_factor)
         return pipe.extend(request.prompt, clip, request.frames - len(clip), window=request.num_keyframes,

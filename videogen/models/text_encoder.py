@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from transformers import AutoTokenizer, BertModel
+from transformers.utils import logging as transformers_logging
 
 MAX_PROMPT_TOKENS = 32  # our prompts are short; MiniLM's own limit (512) would waste cross-attention
 
@@ -19,6 +20,7 @@ def minilm_folder() -> Path:
 def load_minilm(torch_dtype=None):
     """(BertModel, tokenizer) of all-MiniLM-L6-v2, from local files only; hidden size 384."""
     folder = minilm_folder()
+    transformers_logging.disable_progress_bar()  # a 90 MB local load needs no bar in every render's output
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, model_max_length=MAX_PROMPT_TOKENS)
     text_encoder = BertModel.from_pretrained(folder, local_files_only=True, torch_dtype=torch_dtype)
     return text_encoder.eval(), tokenizer
