@@ -18,10 +18,11 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from postprocess.mux import write_video
 from postprocess.preview import save_png, write_gif_preview
@@ -43,6 +44,9 @@ class ShotJob:
     requests: tuple[Request, ...]
     blend_frames: int
     metadata: dict
+    # Worker processes start with other thread counts (Ray sets one); CPU float sums, and so the frames, depend
+    # on it, so workers use the driver's count and every executor renders the same bytes on one machine.
+    torch_threads: int = field(default_factory=torch.get_num_threads)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ def render_shot(job: ShotJob, progress: Callable[[int, int], None] | None = None
 
 def _render_reporting(job: ShotJob, progress_queue, device: str | None = None) -> RenderedShot:
     """render_shot in a worker, its step progress put on a queue the driver drains."""
+    torch.set_num_threads(job.torch_threads)
     worker = worker_name()
     return render_shot(job, lambda done, total: progress_queue.put_nowait((job.shot, done, total, worker)), device)
 
