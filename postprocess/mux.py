@@ -22,6 +22,7 @@ from PIL import Image, PngImagePlugin
 
 from postprocess.files import atomic_path
 from postprocess.frames import FrameError, check_frames, to_uint8
+from postprocess.preview import save_gif
 
 BT709 = 1  # AVCOL_PRI_BT709 == AVCOL_TRC_BT709 == AVCOL_SPC_BT709
 LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG: what players assume for yuv420p
@@ -137,15 +138,9 @@ def _gif_centiseconds(count: int, fps: Fraction) -> list[int]:
 
 
 def _encode_gif(frames: np.ndarray, path: Path, fps: Fraction, metadata: dict) -> None:
-    """Animated GIF with one generated palette (median cut over sampled frames) so colours do not flicker."""
-    samples = frames[np.linspace(0, len(frames) - 1, min(len(frames), 8)).round().astype(int)]
-    palette = Image.fromarray(np.concatenate(list(samples), axis=0)).quantize(256, method=Image.Quantize.MEDIANCUT)
-    images = [Image.fromarray(frame).quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG) for frame in frames]
+    """Animated GIF with one generated palette, dithered, its delays tracking the exact frame times."""
     durations = [10 * centiseconds for centiseconds in _gif_centiseconds(len(frames), fps)]
-    images[0].save(
-        path, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0,
-        comment=json.dumps(metadata, sort_keys=True),
-    )
+    save_gif(frames, path, durations, comment=json.dumps(metadata, sort_keys=True), dither=Image.Dither.FLOYDSTEINBERG)
 
 
 def _encode_png_sequence(frames: np.ndarray, folder: Path, fps: Fraction, metadata: dict) -> None:

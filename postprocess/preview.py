@@ -80,18 +80,26 @@ def save_png(image, path: str | os.PathLike) -> None:
     write_image(image, path)
 
 
+def save_gif(frames: np.ndarray, path: str | os.PathLike, durations_ms, comment: str | None = None,
+             dither: Image.Dither = Image.Dither.NONE) -> None:
+    """A looping GIF of uint8 frames with one shared 256-colour palette (median cut over sampled frames).
+
+    One palette for the whole clip keeps colours from flickering between frames. durations_ms: one number
+    or one per frame. Writes `path` directly; callers wrap it in atomic_path.
+    """
+    samples = frames[np.linspace(0, len(frames) - 1, min(len(frames), 8)).round().astype(int)]
+    palette = Image.fromarray(np.concatenate(list(samples), axis=0)).quantize(256, method=Image.Quantize.MEDIANCUT)
+    images = [Image.fromarray(frame).quantize(palette=palette, dither=dither) for frame in frames]
+    extra = {} if comment is None else {"comment": comment}
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=durations_ms, loop=0,
+                   optimize=False, **extra)
+
+
 def write_gif_preview(frames, path: str | os.PathLike, fps: float, max_width: int | None = 320) -> None:
-    """Write a looping GIF with one shared 256-colour palette (median cut over sampled frames), atomically."""
+    """Write a looping GIF preview (one shared palette, at most max_width wide), atomically."""
     frames = to_uint8(check_frames(frames))
     fps = check_positive("fps", fps)
     if max_width is not None and frames.shape[2] > max_width:
         frames = _resize_width(frames, int(check_positive("max_width", max_width)))
-    # One palette for the whole clip keeps colours from flickering between frames.
-    samples = frames[np.linspace(0, len(frames) - 1, min(len(frames), 8)).round().astype(int)]
-    palette = Image.fromarray(np.concatenate(list(samples), axis=0)).quantize(256, method=Image.Quantize.MEDIANCUT)
-    images = [Image.fromarray(frame).quantize(palette=palette, dither=Image.Dither.NONE) for frame in frames]
     with atomic_path(path) as temporary:
-        images[0].save(
-            temporary, format="GIF", save_all=True, append_images=images[1:],
-            duration=round(1000 / fps), loop=0, optimize=False,
-        )
+        save_gif(frames, temporary, round(1000 / fps))
