@@ -18,11 +18,11 @@ from pathlib import Path
 import av
 import numpy as np
 import yaml
-from PIL import Image, PngImagePlugin
+from PIL import Image
 
 from postprocess.files import atomic_path
 from postprocess.frames import FrameError, check_frames, to_uint8
-from postprocess.preview import save_gif
+from postprocess.preview import png_metadata, save_gif
 
 BT709 = 1  # AVCOL_PRI_BT709 == AVCOL_TRC_BT709 == AVCOL_SPC_BT709
 LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG: what players assume for yuv420p
@@ -108,9 +108,11 @@ def _open_audio(container, audio: str, container_format: str):
     """Open the audio file and add the output audio stream (AAC, Opus for WebM)."""
     try:
         audio_input = av.open(str(audio))
-        source = audio_input.streams.audio[0]
-    except (av.FFmpegError, IndexError, OSError):
+    except (av.FFmpegError, OSError):
         raise FrameError(f"audio: {audio} is not a readable audio file") from None
+    if not audio_input.streams.audio:
+        audio_input.close()
+        raise FrameError(f"audio: {audio} has no audio stream")
     codec = "libopus" if container_format == "webm" else "aac"
     stream = container.add_stream(codec, rate=48000)
     stream.layout = "stereo"
@@ -145,8 +147,7 @@ def _encode_gif(frames: np.ndarray, path: Path, fps: Fraction, metadata: dict) -
 
 def _encode_png_sequence(frames: np.ndarray, folder: Path, fps: Fraction, metadata: dict) -> None:
     """Numbered lossless PNG frames; each carries the metadata as a text chunk."""
-    info = PngImagePlugin.PngInfo()
-    info.add_text("videogen", json.dumps({**metadata, "fps": str(fps)}, sort_keys=True))
+    info = png_metadata({**metadata, "fps": str(fps)})
     for index, frame in enumerate(frames):
         Image.fromarray(frame).save(folder / PNG_FRAME_NAME.format(index), pnginfo=info)
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from postprocess.files import atomic_path
 from postprocess.frames import (
     FrameError,
     check_frames,
+    check_image,
     check_positive,
     to_uint8,
 )
@@ -73,11 +75,22 @@ def contact_sheet(
     return sheet
 
 
-def save_png(image, path: str | os.PathLike) -> None:
-    """Write an (H, W, 3) RGB image (uint8 or float in [0, 1]) as a PNG, atomically."""
+def png_metadata(metadata: dict) -> PngImagePlugin.PngInfo:
+    """A PNG text chunk "videogen" holding what made the image, as JSON."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("videogen", json.dumps(metadata, sort_keys=True))
+    return info
+
+
+def save_png(image, path: str | os.PathLike, metadata: dict | None = None) -> None:
+    """Write an (H, W, 3) RGB image (uint8 or float in [0, 1]) as a PNG, atomically, with metadata if given."""
     if Path(path).suffix.lower() != ".png":
         raise FrameError(f"path: {path} does not end in .png")
-    write_image(image, path)
+    if metadata is None:
+        write_image(image, path)
+        return
+    with atomic_path(path) as temporary:
+        Image.fromarray(to_uint8(check_image(image))).save(temporary, format="PNG", pnginfo=png_metadata(metadata))
 
 
 def save_gif(frames: np.ndarray, path: str | os.PathLike, durations_ms, comment: str | None = None,

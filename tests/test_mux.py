@@ -181,3 +181,10 @@ def test_unreadable_input_is_one_line(tmp_path):
     bad.write_bytes(b"not a video at all")
     with pytest.raises(FrameError, match="is not a readable video"):
         read_video(bad)
+
+
+def test_audio_file_without_an_audio_stream_is_one_line(tmp_path):
+    silent = write_video(moving_square(4), tmp_path / "silent.mp4", fps=24)
+    with pytest.raises(FrameError, match="has no audio stream"):
+        write_video(moving_square(4), tmp_path / "clip.mp4", fps=24, audio=silent)
+    assert not (tmp_path / "clip.mp4").exists()

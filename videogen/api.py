@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
-from PIL import Image, PngImagePlugin
 
 import cameras
-from postprocess.files import atomic_path
-from postprocess.frames import to_uint8
 from postprocess.interpolate import interpolate_pair
 from postprocess.mux import format_for, parse_fps, write_video
-from postprocess.preview import contact_sheet
+from postprocess.preview import contact_sheet, save_png
 from postprocess.upscale import upscale
 from videogen import __version__
 from videogen.conditioning import (
@@ -177,15 +173,6 @@ def image_paths(output: str | Path, seeds: list[int]) -> list[Path]:
     return [output] + [output.with_name(f"{output.stem}-seed{seed}{output.suffix}") for seed in seeds]
 
 
-def write_png(image: np.ndarray, path: str | Path, metadata: dict) -> Path:
-    """Write an (H, W, 3) image as a PNG carrying `metadata` as JSON in a text chunk, atomically."""
-    info = PngImagePlugin.PngInfo()
-    info.add_text("videogen", json.dumps(metadata, sort_keys=True))
-    with atomic_path(path) as temporary:
-        Image.fromarray(to_uint8(image)).save(temporary, format="PNG", pnginfo=info)
-    return Path(path)
-
-
 def render_images(
     request: Request | str,
     output: str | Path | None = None,
@@ -222,9 +209,9 @@ def render_images(
     images = np.stack([generate(each, progress)[0][0] for each in requests])
     metadata = {**metadata_of(request), "seeds": seeds}
     if len(paths) == 1:
-        write_png(images[0], paths[0], metadata_of(request))
+        save_png(images[0], paths[0], metadata_of(request))
     elif paths:
-        write_png(contact_sheet(images, columns=math.ceil(math.sqrt(len(images))), labels=[f"seed {seed}" for seed in seeds]), paths[0], metadata)
+        save_png(contact_sheet(images, columns=math.ceil(math.sqrt(len(images))), labels=[f"seed {seed}" for seed in seeds]), paths[0], metadata)
         for image, each, path in zip(images, requests, paths[1:]):
-            write_png(image, path, metadata_of(each))
+            save_png(image, path, metadata_of(each))
     return ImagesResult(images, seeds, paths, time.perf_counter() - started, metadata)
