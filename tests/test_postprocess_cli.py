@@ -110,3 +110,13 @@ def test_bad_input_is_one_line_exit_2_and_no_output(clip, tmp_path, args, messag
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert not output.exists() and not list(tmp_path.glob(".out*"))
+
+
+@pytest.mark.parametrize("tool, name", [("frames", "stills"), ("sheet", "sheet.png"), ("gif", "preview.gif")])
+def test_preview_tools_keep_an_existing_output_without_overwrite(clip, tmp_path, tool, name):
+    output = tmp_path / name
+    output.mkdir() if tool == "frames" else output.write_bytes(b"precious")
+    result = invoke("edit", tool, clip[0], "-o", output)
+    assert result.exit_code == 2 and "exists; pass --overwrite" in result.output
+    assert (list(output.iterdir()) == []) if tool == "frames" else output.read_bytes() == b"precious"
+    assert invoke("edit", tool, clip[0], "-o", output, "--overwrite").exit_code == 0

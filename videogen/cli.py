@@ -381,6 +381,14 @@ def rewrite_clip(source: Path, output: Path, overwrite: bool, transform) -> tupl
 
 
 OVERWRITE_OPTION = typer.Option(False, help="Replace an existing output.")
+
+
+def refuse_existing(output: Path, overwrite: bool) -> None:
+    """The muxer's rule for every other output: an existing file or folder is kept unless --overwrite."""
+    from postprocess import FrameError
+
+    if output.exists() and not overwrite:
+        raise FrameError(f"output: {output} exists; pass --overwrite to replace it")
 CLIP_OUTPUT_OPTION = typer.Option(..., "-o", "--output", help="File to write: .mp4, .webm, .mov, .gif, or a folder for PNG frames.")
 
 
@@ -429,7 +437,6 @@ def upscale_command(
     Example: videogen upscale clip.mp4 --scale 2 --deblock 0.5 --sharpen 0.3 -o clip_2x.mp4
     """
     with usage_errors():
-        from postprocess import FrameError
         from postprocess.images import is_image_path, read_image, write_image
         from postprocess.upscale import enhance, upscale
 
@@ -438,8 +445,7 @@ def upscale_command(
             return enhance(upscale(cleaned, scale, method), sharpen_amount=sharpen), fps
 
         if is_image_path(source):
-            if output.exists() and not overwrite:
-                raise FrameError(f"output: {output} exists; pass --overwrite to replace it")
+            refuse_existing(output, overwrite)
             image = transform(read_image(source)[None], None)[0][0]
             write_image(image, output)
             summary = f"{image.shape[1]}x{image.shape[0]}"
@@ -577,9 +583,11 @@ def edit_aspect(source: Path = SOURCE_ARGUMENT, output: Path = CLIP_OUTPUT_OPTIO
 @edit_app.command("frames")
 def edit_frames(source: Path = SOURCE_ARGUMENT,
                 output: Path = typer.Option(..., "-o", "--output", help="Folder for frame_NNNNN.png files."),
-                every: int = typer.Option(1, help="Keep every n-th frame.")):
+                every: int = typer.Option(1, help="Keep every n-th frame."),
+                overwrite: bool = OVERWRITE_OPTION):
     """Extract frames as PNG files. Example: videogen edit frames clip.mp4 --every 12 -o stills/"""
     with usage_errors():
+        refuse_existing(output, overwrite)
         from postprocess.read import read_video
         from postprocess.tools import extract_frames
 
@@ -592,9 +600,11 @@ def edit_sheet(source: Path = SOURCE_ARGUMENT,
                output: Path = typer.Option(..., "-o", "--output", help="PNG to write."),
                count: int = typer.Option(12, help="Frames to show, evenly spaced."),
                columns: int = typer.Option(4, help="Thumbnails per row."),
-               width: int = typer.Option(256, help="Thumbnail width in pixels.")):
+               width: int = typer.Option(256, help="Thumbnail width in pixels."),
+               overwrite: bool = OVERWRITE_OPTION):
     """A contact sheet of evenly spaced frames labelled with their times. Example: videogen edit sheet clip.mp4 -o sheet.png"""
     with usage_errors():
+        refuse_existing(output, overwrite)
         import numpy as np
 
         from postprocess.preview import contact_sheet, save_png
@@ -609,9 +619,11 @@ def edit_sheet(source: Path = SOURCE_ARGUMENT,
 @edit_app.command("gif")
 def edit_gif(source: Path = SOURCE_ARGUMENT,
              output: Path = typer.Option(..., "-o", "--output", help="GIF to write."),
-             width: int = typer.Option(320, help="Largest width; wider clips are shrunk.")):
+             width: int = typer.Option(320, help="Largest width; wider clips are shrunk."),
+             overwrite: bool = OVERWRITE_OPTION):
     """A small looping GIF preview at the clip's frame rate. Example: videogen edit gif clip.mp4 -o preview.gif"""
     with usage_errors():
+        refuse_existing(output, overwrite)
         from postprocess.preview import write_gif_preview
         from postprocess.read import read_video
 
