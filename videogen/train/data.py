@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from postprocess.files import atomic_path
 from videogen.world import Scene, render_clip, sample_scene
 
 CLIPS = "clips_{:05d}.npy"
@@ -23,10 +24,8 @@ LATENTS = "latents_{:05d}.npy"
 
 def save_array(path: Path, array: np.ndarray) -> None:
     """np.save through a temporary file, so a killed job never leaves a truncated shard."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        np.save(handle, array)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        np.save(temporary, array)
 
 
 def render_shards(folder: str | os.PathLike, num_clips: int, num_frames: int = 16, size: int = 128, seed: int = 0,
@@ -41,9 +40,8 @@ def render_shards(folder: str | os.PathLike, num_clips: int, num_frames: int = 1
         scenes = [sample_scene(rng, split) for _ in range(shard_size)]
         clips = np.stack([np.round(render_clip(scene, num_frames, size, size) * 255).astype(np.uint8) for scene in scenes])
         save_array(folder / CLIPS.format(shard), clips)
-        temporary = folder / f".{SCENES.format(shard)}.tmp"  # written last: it marks the shard complete
-        temporary.write_text(json.dumps([dataclasses.asdict(scene) for scene in scenes]))
-        os.replace(temporary, folder / SCENES.format(shard))
+        with atomic_path(folder / SCENES.format(shard)) as temporary:  # written last: it marks the shard complete
+            temporary.write_text(json.dumps([dataclasses.asdict(scene) for scene in scenes]))
         log(f"shard {shard}: {len(scenes)} clips of {num_frames} frames")
 
 

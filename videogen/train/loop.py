@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
+
+from postprocess.files import atomic_path
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -20,9 +21,8 @@ def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "config": dict(model.config)}
     if ema is not None:
         state["ema"] = ema.state_dict()
-    temporary = folder / f".{CHECKPOINT}.tmp"
-    torch.save(state, temporary)
-    os.replace(temporary, folder / CHECKPOINT)
+    with atomic_path(folder / CHECKPOINT) as temporary:
+        torch.save(state, temporary)
 
 
 def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, ema: torch.nn.Module | None = None) -> int:
