@@ -21,7 +21,7 @@ from videogen.eval.judge import (
     load_judge,
     rendered_dataset,
 )
-from videogen.eval.prompts import GROUPS, EvalPrompt, balanced_subset, load_prompt_set
+from videogen.eval.prompts import CAMERA_GROUP, GROUPS, EvalPrompt, balanced_subset, load_prompt_set
 from videogen.world import ATTRIBUTES, render_clip
 
 SOURCES = ("floor", "model", "ceiling")
@@ -70,18 +70,18 @@ def _mean(values) -> float | None:
 def summarise(prompts: list[EvalPrompt], clips: list[np.ndarray], judge: Judge, reference: np.ndarray,
               trusted: set[str]) -> dict:
     """Aggregate one source's clips: adherence per attribute and group (and its mean over the attributes the judge
-    is trusted on), camera, temporal, Fréchet distance."""
+    is trusted on), camera adherence on the camera group, temporal metrics on all clips, Fréchet distance."""
     inputs = np.stack([judge_frames(clip) for clip in clips])
     predicted = judge.predict(inputs)
     per_clip = [clip_metrics(clip, p.scene.camera) for clip, p in zip(clips, prompts)]
     adherence = {group: {name: _mean([float(predicted[name][i] == p.scene.attributes[name])
                                       for i, p in enumerate(prompts) if p.group == group]) for name in ATTRIBUTES}
                  for group in GROUPS}
-    presets = sorted({p.scene.camera for p in prompts})
-    direction = {preset: _mean([float(m["camera"]["direction_ok"]) for m, p in zip(per_clip, prompts)
-                                if p.scene.camera == preset]) for preset in presets}
-    magnitude = [m["camera"]["magnitude_error"] for m, p in zip(per_clip, prompts)
-                 if p.scene.camera.startswith(metrics.MAGNITUDE_PRESETS)]
+    camera_clips = [(m["camera"], p.scene.camera) for m, p in zip(per_clip, prompts) if p.group == CAMERA_GROUP]
+    direction = {preset: _mean([float(result["direction_ok"]) for result, camera in camera_clips if camera == preset])
+                 for preset in sorted({camera for _, camera in camera_clips})}
+    magnitude = [result["magnitude_error"] for result, camera in camera_clips
+                 if camera.startswith(metrics.MAGNITUDE_PRESETS)]
     return {
         "adherence": adherence,
         "adherence_mean": _mean(v for group in adherence.values() for v in group.values()),
@@ -170,9 +170,12 @@ def _cell(value) -> str:
 def markdown(report: dict) -> str:
     """The Markdown summary: headline metrics per source, adherence per attribute and group, the judge's accuracy."""
     sources = report["sources"]
+    camera_clips = sum(1 for clip in sources["model"]["clips"] if clip["group"] == CAMERA_GROUP)
     lines = [f"# Evaluation of {report['model'] or 'a model'}", "",
              (f"{report['settings']['prompts']} prompts, {report['settings']['num_frames']} frames at "
-              f"{report['settings']['size']}px. Floor: random frames; ceiling: rendered ground truth."), "",
+              f"{report['settings']['size']}px. Floor: random frames; ceiling: rendered ground truth. Prompt adherence "
+              f"on the {', '.join(GROUPS)} groups; camera adherence on the {camera_clips} clips of the camera group "
+              "(natural look, clear weather, daylight: scenes whose motion the estimator reads on ground truth)."), "",
              "| metric | better | floor | model | ceiling |", "|---|---|---|---|---|"]
     for key, title, higher in HEADLINE:
         better = {True: "higher", False: "lower", None: "-"}[higher]

@@ -5,6 +5,7 @@
     clip = render_clip(scene, num_frames=16, width=128, height=128)   # (F, H, W, 3) float32 in [0, 1]
     scene.caption                                     # "A watercolor of rolling hills above a lake, at dusk, ..."
     truth = scene_truth(scene, 16, 128, 128)          # attributes, camera spec, per-frame c2w/focal, subject track
+    depth = scene_depth(scene, 16, 128, 128)          # (F, H, W) z-depth: with the Trajectory, the true flow
 
 Scenes are deterministic: the same Scene (same seed) renders the same frames. Attributes (ATTRIBUTES) are
 independent except for IMPOSSIBLE pairs; HELD_OUT pairs never appear in split "train" and make up split
@@ -17,6 +18,7 @@ from videogen.world.captions import camera_phrase, caption, phrase
 from videogen.world.render import (
     render_clip,
     render_frames,
+    scene_depth,
     scene_trajectory,
     scene_truth,
 )
@@ -37,5 +39,5 @@ from videogen.world.scene import (
 __all__ = [
     "ATTRIBUTES", "CAMERA_PRESETS", "HELD_OUT", "IMPOSSIBLE", "SPLITS", "Scene", "camera_phrase", "caption",
     "check_attributes", "heldout_pairs", "phrase", "render_clip", "render_frames", "sample_attributes",
-    "sample_camera", "sample_scene", "scene_trajectory", "scene_truth",
+    "sample_camera", "sample_scene", "scene_depth", "scene_trajectory", "scene_truth",
 ]

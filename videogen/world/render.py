@@ -599,6 +599,19 @@ def render_clip(scene: Scene, num_frames: int = 16, width: int = 128, height: in
     return render_frames(scene, trajectory.c2w, trajectory.focal, width, height)
 
 
+def scene_depth(scene: Scene, num_frames: int = 16, width: int = 128, height: int = 128) -> Array:
+    """Per-pixel z-depth (F, H, W) of render_clip's frames in its camera's axes (inf for the sky): with the scene's
+    Trajectory, `Trajectory.flow(width, height, depth)` is the true motion of everything that stands still."""
+    _check_size(num_frames, width, height)
+    trajectory = scene_trajectory(scene, num_frames)
+    times = np.linspace(0.0, 1.0, num_frames, dtype=np.float32)[:, None, None]
+    _, dist = World(scene, trajectory.c2w).background(camera_rays(trajectory.c2w, trajectory.focal, width, height), times)
+    u = (np.arange(width) - (width - 1) / 2) / width  # camera_rays' pixel coordinates, in image widths
+    v = (np.arange(height) - (height - 1) / 2) / width
+    focal = np.asarray(trajectory.focal)[:, None, None]
+    return dist / np.sqrt((u[None, None, :] / focal) ** 2 + (v[None, :, None] / focal) ** 2 + 1)  # along the ray -> z
+
+
 def scene_truth(scene: Scene, num_frames: int = 16, width: int = 128, height: int = 128) -> dict:
     """Ground truth paired with render_clip: attributes, camera spec and per-frame poses, subject track in pixels."""
     _check_size(num_frames, width, height)
