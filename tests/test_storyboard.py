@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 import cameras
 import videogen.executors
+from postprocess.mux import write_video
 from postprocess.preview import save_png
 from postprocess.read import probe, read_video
 from videogen import Storyboard
@@ -178,6 +179,19 @@ def test_shot_settings_override_defaults_and_look_prefixes_the_prompt(tmp_path, 
     first, second = (plan.request for plan in board.shots)
     assert (first.frames, first.steps, first.prompt) == (5, 2, "a watercolor painting of hills")
     assert (second.frames, second.steps, second.fps) == (16, 3, "8")  # duration 2 s at 8 fps
+
+
+def test_clip_input_shots_take_their_length_from_the_clip_not_the_board_defaults(tmp_path, tiny_model_dir):
+    clip = tmp_path / "in.mp4"
+    write_video(np.zeros((6, SIZE, SIZE, 3), np.uint8), clip, fps=8)
+    shots = [{"id": "v", "prompt": "a lake", "mode": "video_to_video", "init_video": "in.mp4"},
+             {"id": "t", "prompt": "hills"}]
+    board = Storyboard.from_yaml(write_board(tmp_path, tiny_model_dir, shots, duration=2))
+    video, text = (plan.request for plan in board.shots)
+    assert (video.frames, text.frames) == (6, 16)  # the board's duration: 2 s at 8 fps
+    shots[0]["frames"] = 10  # given on the shot itself, a different length is still refused
+    with pytest.raises(StoryboardError, match="frames: mode video_to_video keeps the input's 6 frames"):
+        Storyboard.from_yaml(write_board(tmp_path, tiny_model_dir, shots))
 
 
 def test_travel_segments_overlap_by_the_blend_and_join_to_the_shot_length():

@@ -537,6 +537,11 @@ class Storyboard:
         if shot.prompts is None and settings.values.get("prompt") is None:
             raise _LocatedError(loc, f"{format_path(loc)}: missing prompt; give prompt, or prompts for prompt travel")
         inputs = _resolve_files(settings, self.base_dir)
+        if settings.values.get("init_video") is not None:  # the input clip sets the length and rate, not the board
+            for name in ("duration", "frames", "fps"):
+                if settings.origin.get(name, ("",))[0] == "defaults":
+                    settings.values.pop(name, None)
+                    settings.origin.pop(name)
         if "duration" in settings.values:
             try:
                 fps = parse_fps(settings.values.get("fps", Request.model_fields["fps"].default))
