@@ -1,0 +1,119 @@
+"""`videogen train ...`, `world` and `eval`: the built-in model's training stages, its world and its evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from videogen.cli import app
+from videogen.cli.common import step_progress, usage_errors
+
+train_app = typer.Typer(help="Train the built-in model (each stage resumes from its folder).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("data")
+def train_data(
+    out: Path = typer.Option(Path("runs/data"), help="Folder for the rendered shards."),
+    clips: int = typer.Option(1200, help="World clips to render."),
+    frames: int = typer.Option(16, help="Frames per clip."),
+    size: int = typer.Option(128, help="Pixels per side."),
+    seed: int = typer.Option(0),
+):
+    """Render world clips into shards (skips shards already there)."""
+    from videogen.train.data import render_shards
+
+    render_shards(out, clips, frames, size, seed)
+
+
+@train_app.command("vae")
+def train_vae_command(
+    data: Path = typer.Option(Path("runs/data")),
+    out: Path = typer.Option(Path("runs/vae")),
+    steps: int = typer.Option(2000),
+    batch: int = typer.Option(8),
+):
+    """Train the 8x VAE, then cache every clip's latents beside the shards."""
+    from videogen.train.vae import cache_latents, train_vae
+
+    vae = train_vae(str(data), str(out), steps, batch=batch)
+    scaling = cache_latents(str(data), vae)
+    vae.save_pretrained(out / "vae")
+    typer.echo(f"{out / 'vae'}: latents cached in {data}, scaling factor {scaling:.4f}")
+
+
+@train_app.command("denoiser")
+def train_denoiser_command(
+    data: Path = typer.Option(Path("runs/data")),
+    vae: Path = typer.Option(Path("runs/vae/vae")),
+    out: Path = typer.Option(Path("runs/denoiser")),
+    steps: int = typer.Option(4000),
+):
+    """Train the camera-conditioned temporal UNet on the cached latents; previews every 500 steps."""
+    from videogen.train.denoiser import train_denoiser
+
+    train_denoiser(str(data), str(vae), str(out), steps)
+
+
+@train_app.command("export")
+def train_export(
+    run: Path = typer.Option(Path("runs/denoiser"), help="Denoiser run folder (its checkpoint's EMA weights are exported)."),
+    vae: Path = typer.Option(Path("runs/vae/vae")),
+):
+    """Write the trained weights into the package as builtin:landscapes (fp16 safetensors)."""
+    from videogen.train.export import export_builtin
+
+    typer.echo(f"exported to {export_builtin(str(run), str(vae))}")
+
+
+@app.command()
+def world(
+    output: Path = typer.Option(..., "-o", "--output", help="Folder for the sample clips and contact sheet."),
+    n: int = typer.Option(8, "--n", help="Number of clips."),
+    frames: int = typer.Option(16, help="Frames per clip."),
+    size: int = typer.Option(128, help="Pixels per side."),
+    seed: int = typer.Option(0, help="Seed of the scene sampler."),
+    split: str = typer.Option("train", help="train (training combinations) or heldout (held-out combinations)."),
+):
+    """Render sample clips of the procedural world: GIFs, ground-truth JSON and a contact sheet.
+
+    Example: videogen world -o samples --n 8 --size 128
+    """
+    with usage_errors():
+        from videogen.world.samples import write_samples
+
+        sheet = write_samples(output, n, frames, size, seed, split)
+    typer.echo(f"{output}: {n} world clips of {frames} frames at {size}x{size}; contact sheet {sheet}")
+
+
+@app.command("eval")
+def eval_command(
+    output: Path = typer.Option(..., "-o", "--output", help="Report folder: report.json, report.md, contact_sheet.png."),
+    model: str = typer.Option("builtin:landscapes", help="builtin:NAME or a local diffusers folder."),
+    frames: int = typer.Option(16, help="Frames per clip."),
+    size: int = typer.Option(128, help="Pixels per side (a multiple of 8)."),
+    steps: int = typer.Option(25, help="Denoising steps."),
+    guidance: float = typer.Option(7.5, help="Classifier-free guidance scale."),
+    limit: Optional[int] = typer.Option(None, help="Evaluate this many prompts, balanced over the groups (default: all)."),
+    judge_check: int = typer.Option(120, help="Fresh renders that measure the judge's own accuracy."),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
+):
+    """Score a model on the fixed prompt set beside rendered ground truth (ceiling) and random frames (floor).
+
+    Example: videogen eval --model builtin:landscapes -o eval_report
+    """
+    with usage_errors():
+        from videogen import load_pipeline
+        from videogen.eval.evaluate import EvalSettings, evaluate
+
+        pipe = load_pipeline(model, device=device)
+        settings = EvalSettings(num_frames=frames, size=size, steps=steps, guidance_scale=guidance, limit=limit,
+                                judge_check=judge_check, seed=seed)
+        with step_progress("generating") as progress:
+            report = evaluate(pipe, settings, output, model_name=model, progress=progress)
+    scores = {name: report["sources"][name]["adherence_mean"] for name in ("floor", "model", "ceiling")}
+    typer.echo(f"{output / 'report.md'}: adherence floor {scores['floor']:.2f}, model {scores['model']:.2f}, "
+               f"ceiling {scores['ceiling']:.2f}")
