@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import torch
 
 from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
@@ -28,6 +29,11 @@ def test_train_stages_resume_export_and_render(tmp_path):
     store = ClipStore.load(data, with_latents=True)
     assert store.latents.shape == (4, 8, 4, 16, 16) and np.isfinite(scaling)
     assert abs(float(store.latents.astype(np.float32).std()) - 1) < 0.05  # scaled to unit variance
+
+    tuned = train_vae(str(data), str(tmp_path / "decoder"), steps=2, batch=2, crop=32, init=str(tmp_path / "vae" / "vae"),
+                      decoder_only=True, edge_weight=0.5, log_every=1)
+    for name, weight in vae.state_dict().items():  # the encoder (so the cached latents) is untouched
+        assert torch.equal(weight, tuned.state_dict()[name]) == (not name.startswith(("decoder.", "post_quant_conv."))), name
 
     latents, captions, motion = Batches(store, seed=0).draw(3, 4)
     assert latents.shape == (3, 4, 4, 16, 16) and motion.shape == (3, 4, 4, 16, 16) and len(captions) == 3

@@ -44,6 +44,23 @@ def train_vae_command(
     typer.echo(f"{out / 'vae'}: latents cached in {data}, scaling factor {scaling:.4f}")
 
 
+@train_app.command("decoder")
+def train_decoder_command(
+    data: Path = typer.Option(Path("runs/data")),
+    vae: Path = typer.Option(Path("runs/vae/vae"), help="The trained VAE whose decoder is fine-tuned."),
+    out: Path = typer.Option(Path("runs/decoder")),
+    steps: int = typer.Option(3000),
+    batch: int = typer.Option(4),
+    edge_weight: float = typer.Option(0.5, help="Weight of the L1 loss on image gradients (sharpness)."),
+):
+    """Fine-tune the VAE's decoder alone on whole frames (the encoder, so the cached latents, stay as they are)."""
+    from videogen.train.vae import train_vae
+
+    train_vae(str(data), str(out), steps, batch=batch, crop=128, lr=1e-4, init=str(vae), decoder_only=True,
+              edge_weight=edge_weight)
+    typer.echo(f"{out / 'vae'}: export with --vae {out / 'vae'}")
+
+
 @train_app.command("denoiser")
 def train_denoiser_command(
     data: Path = typer.Option(Path("runs/data")),
