@@ -92,15 +92,16 @@ def test_judge_frames_sample_evenly_and_resize_to_uint8():
     assert (judge_frames(clip[:1]) == 0).all()  # a single frame is repeated
 
 
-# Attributes the shipped judge reads below the trust bar on fresh renders (measured on 500: clouds 0.754, terrain
-# 0.666, ground 0.938, vegetation 0.660, subject 0.438): fog, pixel art and small subjects hide them, and a CPU-sized
-# training run leaves the judge underfitted. The report marks them untrusted; these floors catch regressions.
-BELOW_TRUST_BAR = {"clouds": 0.70, "terrain": 0.55, "ground": 0.90, "vegetation": 0.60, "subject": 0.45}
+# Attributes the shipped judge reads below the trust bar on fresh renders (measured on 500: clouds 0.838, terrain
+# 0.780, vegetation 0.744, subject 0.712): fog hides terrain, pixel art and night hide trees and small subjects, and
+# a CPU-sized training run leaves the judge underfitted (its loss was still falling). The report marks them
+# untrusted; these floors catch regressions.
+BELOW_TRUST_BAR = {"clouds": 0.75, "terrain": 0.68, "vegetation": 0.64, "subject": 0.60}
 
 
 def test_judge_recognises_fresh_renders():
     """The shipped judge on renders it never saw (another seed than its training and test sets)."""
-    inputs, labels = rendered_dataset(100, seed=777, sizes=(JUDGE_SIDE,))
+    inputs, labels = rendered_dataset(200, seed=777, sizes=(JUDGE_SIDE,))
     accuracy = judge_accuracy(load_judge(), inputs, labels)
     assert all(value >= BELOW_TRUST_BAR.get(name, JUDGE_MIN_ACCURACY) for name, value in accuracy.items()), accuracy
 
@@ -119,9 +120,10 @@ def test_eval_command_reports_ceiling_above_floor(tiny_model_dir, tmp_path):
     assert [clip["group"] for clip in ceiling["clips"]] == ["seen", "heldout_phrasing", "heldout_combination", "camera"]
     assert list(ceiling["camera_direction_accuracy"]) == ["pan_left:0.6"]  # camera adherence: the camera group only
     assert report["vae_psnr_db"] is not None and set(report["judge"]["trusted"]) == set(report["judge"]["accuracy_on_fresh_renders"])
-    assert not report["judge"]["trusted"]["terrain"] and not report["judge"]["trusted"]["subject"]
-    terrain_row = next(line for line in (out / "report.md").read_text().splitlines() if line.startswith("| terrain |"))
-    assert "| **no** |" in terrain_row
+    judge = report["judge"]
+    assert judge["trusted"] == {name: value >= JUDGE_MIN_ACCURACY for name, value in judge["accuracy_on_fresh_renders"].items()}
+    rows = {line.split(" | ")[0][2:]: line for line in (out / "report.md").read_text().splitlines() if line.startswith("| ")}
+    assert all(("| **no** |" in rows[name]) != trusted for name, trusted in judge["trusted"].items())
     assert "| Prompt adherence" in (out / "report.md").read_text() and (out / "contact_sheet.png").stat().st_size > 0
 
 
