@@ -114,7 +114,8 @@ def measured_motion(frames: np.ndarray) -> np.ndarray:
 
 def camera_agreement(expected: np.ndarray, measured: np.ndarray) -> dict:
     """Direction and magnitude agreement of total measured motion with the expected one (VBench++ camera motion
-    style: a clip follows the move when its dominant motion axis and sign match; static when nothing moves).
+    style: a clip follows the move when its dominant motion axis and sign match and it moves at least STATIC_LIMIT
+    on that axis; static when nothing moves).
 
     Returns {"axis", "direction_ok", "magnitude_error"}; magnitude_error is |m - e| / |e| on the dominant axis."""
     total_expected, total_measured = np.nansum(expected, 0), np.nansum(measured, 0)
@@ -125,5 +126,6 @@ def camera_agreement(expected: np.ndarray, measured: np.ndarray) -> dict:
     measured_axis = int(np.argmax(np.abs(total_measured)))
     same_sign = np.sign(total_measured[axis]) == np.sign(total_expected[axis])
     error = abs(total_measured[axis] - total_expected[axis]) / abs(total_expected[axis])
-    return {"axis": MOTION_AXES[axis], "direction_ok": bool(axis == measured_axis and same_sign),
+    moved = abs(total_measured[axis]) >= STATIC_LIMIT  # a clip that barely moves has not followed the move
+    return {"axis": MOTION_AXES[axis], "direction_ok": bool(axis == measured_axis and same_sign and moved),
             "magnitude_error": float(error)}
