@@ -33,7 +33,8 @@ def test_help_shows_examples():
 
 def test_render_writes_a_clip_with_its_metadata(tiny_model_dir, tmp_path):
     output = tmp_path / "clip.mp4"
-    result = invoke(*render_args(tiny_model_dir, output, "--fps", "24000/1001", "--seed", 3, "--camera", "pan_right:0.4"))
+    result = invoke(*render_args(tiny_model_dir, output, "--fps", "24000/1001", "--seed", 3, "--camera", "pan_right:0.4",
+                                 "--camera-shift", 0.3))
     assert result.exit_code == 0, result.output
     assert f"{output}: 8 frames, {TINY_SIZE}x{TINY_SIZE} at 24000/1001 fps" in result.output
     info = probe(output)
@@ -41,6 +42,7 @@ def test_render_writes_a_clip_with_its_metadata(tiny_model_dir, tmp_path):
     sidecar = json.loads((tmp_path / "clip.mp4.json").read_text())
     assert sidecar["prompt"] == "a misty lake at dawn" and sidecar["seed"] == 3
     assert sidecar["camera"].startswith("pan_right") and sidecar["settings"]["steps"] == 2
+    assert sidecar["settings"]["camera_shift"] == 0.3
     assert info.metadata["videogen_version"] == sidecar["videogen_version"]
 
 
@@ -72,6 +74,7 @@ BAD_INPUTS = [
     (("--guidance", -1), "guidance: got -1.0; Input should be greater than or equal to 0"),
     (("--format", "avi"), "format: got 'avi'; allowed: mp4, h265, webm, prores, gif, png"),
     (("--camera", "pan_rihgt:0.5"), "pan_rihgt"),
+    (("--camera", "pan_right:0.5", "--camera-shift", 1.5), "camera_shift: got 1.5; Input should be less than or equal to 1"),
     (("--fps", "0"), "fps: got 0; must be above 0"),
 ]
 

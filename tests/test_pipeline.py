@@ -105,6 +105,18 @@ def test_foreign_unet_gets_camera_through_warped_noise():
     assert np.array_equal(run(pipe), run(pipe, camera="pan_right:0.5", camera_strength=0.0))
 
 
+def test_camera_shift_pulls_the_latents_along_the_path_for_any_denoiser(tiny_pipeline):
+    trajectory = cameras.parse_camera("pan_right:0.5").trajectory(4)
+    shifted = tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5", camera_shift=1.0,
+                            output_type="latent").frames
+    # after the last step each frame is frame 0 moved along the path, so shifting again changes nothing
+    torch.testing.assert_close(cameras.shift_latents(shifted, trajectory), shifted)
+    unshifted = tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5", output_type="latent").frames
+    assert not torch.allclose(cameras.shift_latents(unshifted, trajectory), unshifted)
+    with pytest.raises(UsageError, match="camera_shift: got 1.5; must be between 0 and 1"):
+        tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, camera="pan_right:0.5", camera_shift=1.5)
+
+
 def test_save_pretrained_round_trips_offline(tiny_pipeline, tiny_model_dir):
     reloaded = VideoPipeline.from_pretrained(tiny_model_dir)
     reloaded.set_progress_bar_config(disable=True)

@@ -119,6 +119,7 @@ def denoise(pipe, request: Request, conditioning: Conditioning | None, progress:
         "seed": request.seed,
         "camera": cameras.parse_camera(request.camera),
         "camera_strength": request.camera_strength,
+        "camera_shift": request.camera_shift,
         "callback_on_step_end": report_step if progress else None,
     }
     pipe.set_progress_bar_config(disable=progress is not None)  # the caller shows its own progress

@@ -179,6 +179,7 @@ class VideoPipeline(DiffusionPipeline):
         seed: int | None = None,
         camera=None,
         camera_strength: float = 1.0,
+        camera_shift: float = 0.0,
         conditioning: Conditioning | None = None,
         output_type: str = "np",
         callback_on_step_end: Callable[["VideoPipeline", int, Any, dict], dict | None] | None = None,
@@ -187,7 +188,10 @@ class VideoPipeline(DiffusionPipeline):
 
         num_frames / height / width: default 16 and the model's size, or the conditioning's.
         camera: a camera spec (string, mapping, keyframe list), a `cameras.CameraPath`, or None (static).
-        camera_strength: how strongly a foreign denoiser's initial noise follows the camera (0..1).
+        camera_strength: how strongly the training-free controls follow the camera (0..1): a foreign denoiser's
+            initial noise, and the latent shift below.
+        camera_shift: share of the denoising steps (0..1) after which the latents are pulled along the camera
+            (`cameras.shift_latents`: each frame blended with frame 0 warped into it), for any denoiser.
         conditioning: pixels to keep and start from (videogen.conditioning: sdedit, inpaint, outpaint,
             image_to_video, keyframes, continuation). Kept latents are replaced at every step by the input's
             latents noised to that step's level -- blended latent diffusion (Avrahami et al. 2023), chosen over
@@ -206,6 +210,8 @@ class VideoPipeline(DiffusionPipeline):
 
         # 1. Check inputs
         prompts = self.check_inputs(prompt, negative_prompt, num_frames, height, width, num_inference_steps, guidance_scale, output_type, conditioning)
+        if not 0 <= camera_shift <= 1:
+            raise UsageError(f"camera_shift: got {camera_shift}; must be between 0 and 1 (a share of the steps)")
         if generator is None:
             generator = torch.Generator().manual_seed(0 if seed is None else seed)
         do_classifier_free_guidance = guidance_scale > 1.0
@@ -236,6 +242,7 @@ class VideoPipeline(DiffusionPipeline):
         latents = self.prepare_latents(noise, known, timesteps, strength)
 
         # 6. Denoise, with classifier-free guidance batched into one forward pass
+        shift_steps = 0 if camera_path.is_static else round(camera_shift * len(timesteps))
         for step, timestep in enumerate(self.progress_bar(timesteps)):
             if known is not None:  # blended latent diffusion: kept latents follow the input at this step's noise level
                 latents = torch.where(regenerate, latents, self.scheduler.add_noise(known, noise, timestep.reshape(1)))
@@ -246,6 +253,8 @@ class VideoPipeline(DiffusionPipeline):
                 unconditional, conditional = prediction.chunk(2)
                 prediction = unconditional + guidance_scale * (conditional - unconditional)
             latents = self.scheduler.step(prediction, timestep, latents, return_dict=False)[0]
+            if step < shift_steps:  # training-free camera control: early latents follow the path
+                latents = cameras.shift_latents(latents, trajectory, strength=camera_strength)
             if callback_on_step_end is not None:
                 replaced = callback_on_step_end(self, step, timestep, {"latents": latents})
                 latents = (replaced or {}).get("latents", latents)

@@ -31,7 +31,8 @@ def render(
     seed: int = typer.Option(0, help="Seed of the initial noise; the same seed gives the same clip."),
     negative: Optional[str] = typer.Option(None, help="Negative prompt."),
     camera: Optional[str] = typer.Option(None, help="Camera spec, e.g. pan_right:0.6 or zoom_in:0.3+tilt_up:0.2@ease_in_out."),
-    camera_strength: float = typer.Option(1.0, help="How strongly a model without camera conditioning follows the camera (0..1)."),
+    camera_strength: float = typer.Option(1.0, help="How strongly the training-free camera controls (noise warp, --camera-shift) follow the camera (0..1)."),
+    camera_shift: float = typer.Option(0.0, help="Share of the denoising steps whose latents are pulled along the camera (0..1; any model)."),
     mode: Optional[str] = MODE_OPTION,
     init_image: Optional[Path] = typer.Option(None, "--image", help="Image to start from: the first frame (image_to_video; with --end-image, keyframes)."),
     end_image: Optional[Path] = typer.Option(None, "--end-image", help="The last frame (keyframes mode)."),
@@ -59,7 +60,8 @@ def render(
         width, height = parse_size(size)
         request = Request.create(**given(
             prompt=prompt, negative_prompt=negative, frames=frames, keyframes=keyframes, fps=fps, width=width, height=height,
-            steps=steps, guidance=guidance, seed=seed, camera=camera, camera_strength=camera_strength, model=model, device=device,
+            steps=steps, guidance=guidance, seed=seed, camera=camera, camera_strength=camera_strength, camera_shift=camera_shift,
+            model=model, device=device,
             mode=mode, init_image=init_image, end_image=end_image, init_video=init_video, mask=mask, strength=strength,
             outpaint=outpaint, upscale=upscale,
         ))
