@@ -128,6 +128,7 @@ def evaluate(pipe, settings: EvalSettings, out_dir: Path, model_name: str = "",
     reference = [render_clip(p.scene.replace(seed=p.scene.seed + 1), frames, size, size) for p in prompts]
     floor = [random_clip(frames, size, settings.seed + i) for i in range(len(prompts))]
     model = []
+    pipe.set_progress_bar_config(disable=progress is not None)  # the caller shows progress per clip
     for index, p in enumerate(prompts):
         model.append(pipe(prompt=p.prompt, num_frames=frames, height=size, width=size, seed=settings.seed + index,
                           num_inference_steps=settings.steps, guidance_scale=settings.guidance_scale,
