@@ -24,8 +24,10 @@ CAMERA_CHANNELS = 4  # (dx, dy) to the previous frame + (dx, dy) to frame 0
 
 
 def camera_condition(trajectory, height: int, width: int) -> torch.Tensor:
-    """Dense backward displacement of a fronto-parallel plane at the presets' depth, in units of the width.
+    """Dense backward displacement of a fronto-parallel plane at the presets' depth, in latent pixels.
 
+    Latent pixels keep the inputs near the latents' unit scale (a pan moves ~0.2 per frame); in units of
+    the width they were ~0.01 and the zero-initialised camera weights barely learned.
     Returns (CAMERA_CHANNELS, F, height, width) float32; frame 0 is zero.
     """
     homographies = trajectory.homographies(width, height, depth=DEFAULT_DEPTH)  # (F, 3, 3): frame 0 -> f
@@ -38,7 +40,7 @@ def camera_condition(trajectory, height: int, width: int) -> torch.Tensor:
     to_first = np.stack(to_first).reshape(len(homographies), height, width, 2)  # (F, H, W, 2)
     to_previous = np.zeros_like(to_first)
     to_previous[1:] = to_first[1:] - to_first[:-1]
-    features = np.concatenate([to_previous, to_first], axis=-1) / width  # (F, H, W, 4)
+    features = np.concatenate([to_previous, to_first], axis=-1)  # (F, H, W, 4)
     return torch.from_numpy(features.astype(np.float32)).permute(3, 0, 1, 2)  # -> (4, F, H, W)
 
 
