@@ -48,6 +48,9 @@ def test_train_stages_resume_export_and_render(tmp_path):
     model = export_builtin(str(run), str(tmp_path / "vae" / "vae"), tmp_path / "landscapes")
     index = json.loads((model / "model_index.json").read_text())
     assert index["_training_steps"] == 3 and "text_encoder" not in index
+    resumed = train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(tmp_path / "again"), steps=0, init=str(model / "denoiser"))
+    shipped = load_pipeline(str(model)).denoiser.state_dict()
+    assert all(torch.equal(weight.half(), shipped[name].half()) for name, weight in resumed.state_dict().items())
     pipe = load_pipeline(str(model))
     pipe.set_progress_bar_config(disable=True)
     frames = pipe("a lake at dusk", num_frames=2, num_inference_steps=2, seed=0, camera="pan_left:0.3").frames

@@ -67,11 +67,12 @@ def train_denoiser_command(
     vae: Path = typer.Option(Path("runs/vae/vae")),
     out: Path = typer.Option(Path("runs/denoiser")),
     steps: int = typer.Option(4000),
+    init: Optional[Path] = typer.Option(None, help="Start a new run from these weights, e.g. videogen/models/builtin/landscapes/denoiser."),
 ):
     """Train the camera-conditioned temporal UNet on the cached latents; previews every 500 steps."""
     from videogen.train.denoiser import train_denoiser
 
-    train_denoiser(str(data), str(vae), str(out), steps)
+    train_denoiser(str(data), str(vae), str(out), steps, init=str(init) if init else None)
 
 
 @train_app.command("export")

@@ -123,15 +123,18 @@ def preview(pipe, path: Path, steps: int = 15) -> None:
 
 def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_batch: int = 4, images_per_batch: int = 16,
                    lr: float = 2e-4, warmup: int = 100, seed: int = 0, log_every: int = 25, checkpoint_every: int = 100,
-                   preview_every: int = 500) -> CameraUNet3D:
+                   preview_every: int = 500, init: str | None = None) -> CameraUNet3D:
     """Train (or resume) the UNet in `out` on the latents cached in `data`; returns the EMA weights.
 
+    init: a saved CameraUNet3D folder to start from when `out` has no checkpoint yet, such as the shipped
+    model's denoiser/ (its weights start both the model and the EMA; the optimizer starts fresh).
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
 
     from videogen.pipeline import VideoPipeline
 
-    run = start_run(out, builtin_denoiser, lr, weight_decay=0.01, seed=seed)
+    build = builtin_denoiser if init is None else (lambda: CameraUNet3D.from_pretrained(init, torch_dtype=torch.float32))
+    run = start_run(out, build, lr, weight_decay=0.01, seed=seed)
     folder, device, denoiser, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
     schedule = lambda current: min(1.0, (current + 1) / warmup) * (0.5 + 0.5 * math.cos(math.pi * min(current / steps, 1.0)))
     text_encoder, tokenizer = load_minilm()
