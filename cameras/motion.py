@@ -57,13 +57,18 @@ def texture_mask(luma: np.ndarray) -> np.ndarray:
     return gradient >= np.quantile(gradient, TEXTURE_QUANTILE)
 
 
-def estimate_global_motion(frames: np.ndarray) -> np.ndarray:
-    """Per consecutive pair of frames (F, H, W, 3) (uint8, or float in [0, 1]): DIS optical flow (Kroeger et al.
-    2016, OpenCV's MEDIUM preset) on motion_luma, reduced by fit_similarity over the textured pixels of the
-    first frame of the pair to (dx, dy, rotation_deg, scale); returns (F-1, 4)."""
+def measured_flows(frames: np.ndarray):
+    """Per consecutive pair of frames (F, H, W, 3) (uint8, or float in [0, 1]): the DIS optical flow (Kroeger et al.
+    2016, OpenCV's MEDIUM preset) between their motion_luma, and the texture_mask of the first; yields (flow, mask)."""
     luma = motion_luma(frames)
-    return np.array([fit_similarity(dis_flow(before, after, "medium"), mask=texture_mask(before))
-                     for before, after in zip(luma, luma[1:])])
+    for before, after in zip(luma, luma[1:]):
+        yield dis_flow(before, after, "medium"), texture_mask(before)
+
+
+def estimate_global_motion(frames: np.ndarray) -> np.ndarray:
+    """Per consecutive pair of frames: measured_flows reduced by fit_similarity over the textured pixels to
+    (dx, dy, rotation_deg, scale); returns (F-1, 4)."""
+    return np.array([fit_similarity(flow, mask=mask) for flow, mask in measured_flows(frames)])
 
 
 def flow_gain(frames: np.ndarray, expected_flows: np.ndarray, min_motion_px: float = 0.5) -> float:
@@ -73,12 +78,10 @@ def flow_gain(frames: np.ndarray, expected_flows: np.ndarray, min_motion_px: flo
 
     expected_flows (F-1, H, W, 2), e.g. `Trajectory.flow(width, height, depth)` for a known depth map; pixels
     whose expected flow is NaN (where nothing stands still, such as a sky with drifting clouds) are skipped."""
-    luma = motion_luma(frames)
     ratios = []
-    for before, after, expected in zip(luma, luma[1:], np.asarray(expected_flows)):
-        measured = dis_flow(before, after, "medium")
+    for (measured, textured), expected in zip(measured_flows(frames), np.asarray(expected_flows)):
         length_squared = (expected**2).sum(-1)
-        keep = texture_mask(before) & np.isfinite(length_squared) & (length_squared >= min_motion_px**2)
+        keep = textured & np.isfinite(length_squared) & (length_squared >= min_motion_px**2)
         ratios.append((measured[keep] * expected[keep]).sum(-1) / length_squared[keep])
     ratios = np.concatenate(ratios)
     if not len(ratios):

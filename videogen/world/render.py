@@ -605,11 +605,10 @@ def scene_depth(scene: Scene, num_frames: int = 16, width: int = 128, height: in
     _check_size(num_frames, width, height)
     trajectory = scene_trajectory(scene, num_frames)
     times = np.linspace(0.0, 1.0, num_frames, dtype=np.float32)[:, None, None]
-    _, dist = World(scene, trajectory.c2w).background(camera_rays(trajectory.c2w, trajectory.focal, width, height), times)
-    u = (np.arange(width) - (width - 1) / 2) / width  # camera_rays' pixel coordinates, in image widths
-    v = (np.arange(height) - (height - 1) / 2) / width
-    focal = np.asarray(trajectory.focal)[:, None, None]
-    return dist / np.sqrt((u[None, None, :] / focal) ** 2 + (v[None, :, None] / focal) ** 2 + 1)  # along the ray -> z
+    rays = camera_rays(trajectory.c2w, trajectory.focal, width, height)
+    _, dist = World(scene, trajectory.c2w).background(rays, times)
+    forward = np.asarray(trajectory.c2w, dtype=np.float32)[:, :3, 2, None, None]  # (F, 3, 1, 1) view axis in the world
+    return dist * (rays.dx * forward[:, 0] + rays.dy * forward[:, 1] + rays.dz * forward[:, 2])  # along the ray -> z
 
 
 def scene_truth(scene: Scene, num_frames: int = 16, width: int = 128, height: int = 128) -> dict:
