@@ -27,11 +27,13 @@ def _paper(shape: tuple[int, int], seed: int, scale: float) -> np.ndarray:
 
 
 def pixel_art(frames: np.ndarray) -> np.ndarray:
-    """Pixel art: area-downsample to 32 columns, posterise to 5 levels per channel, nearest-neighbour upsample."""
+    """Pixel art: area-downsample to 32 columns, posterise to 7 levels per channel, nearest-neighbour upsample.
+
+    Levels are even in sqrt (a gamma of 2), so dusk and night keep their shapes instead of collapsing to black."""
     height, width = frames.shape[1:3]
     block = max(2, round(width / 32))
     small = (max(1, width // block), max(1, height // block))
-    posterised = lambda frame: np.round(cv2.resize(frame, small, interpolation=cv2.INTER_AREA) * 4) / 4
+    posterised = lambda frame: (np.round(np.sqrt(cv2.resize(frame, small, interpolation=cv2.INTER_AREA)) * 6) / 6) ** 2
     return _per_frame(frames, lambda frame: cv2.resize(posterised(frame), (width, height),
                                                          interpolation=cv2.INTER_NEAREST))
 

@@ -44,8 +44,9 @@ LIGHTS: dict[str, Light] = {
     "sunrise": Light((0.38, 0.56, 0.82), (1.00, 0.85, 0.48), (1.00, 0.85, 0.62), 4.0, (1.0, 0.97, 0.80), 0.55),
     "golden_hour": Light((0.30, 0.48, 0.80), (1.00, 0.78, 0.42), (1.00, 0.76, 0.42), 11.0, (1.0, 0.90, 0.60), 0.50),
     "sunset": Light((0.32, 0.18, 0.42), (1.00, 0.40, 0.16), (0.92, 0.46, 0.28), 2.0, (1.0, 0.45, 0.20), 0.70),
-    "dusk": Light((0.06, 0.08, 0.24), (0.40, 0.30, 0.52), (0.30, 0.30, 0.48), -7.0, (0.6, 0.4, 0.6), 0.25),
-    "night": Light((0.01, 0.02, 0.07), (0.05, 0.09, 0.20), (0.14, 0.16, 0.28), 18.0, (0.95, 0.95, 0.85), 0.10),
+    "dusk": Light((0.06, 0.08, 0.24), (0.40, 0.30, 0.52), (0.36, 0.36, 0.54), -7.0, (0.6, 0.4, 0.6), 0.25),
+    # moonlight is "day for night": dark and blue, but bright enough that the scene's shapes still read
+    "night": Light((0.02, 0.03, 0.10), (0.10, 0.15, 0.30), (0.24, 0.27, 0.42), 18.0, (0.95, 0.95, 0.85), 0.10),
 }
 
 GROUND_ALBEDO = {"grass": (0.30, 0.52, 0.17), "desert": (0.88, 0.68, 0.42), "snow": (0.93, 0.95, 1.00),
@@ -62,7 +63,10 @@ TERRAIN_ANGLES = {"mountains": (0.34, 0.25, 0.16), "hills": (0.16, 0.12, 0.09), 
 LAKE_DEPTHS = (7.0, 30.0)  # near and far shore
 SEA_NEAR = 7.0
 CLOUD_HEIGHT = 60.0  # above the camera
-FOG_LENGTH = {"clear": 600.0, "fog": 22.0, "snow": 90.0, "rain": 70.0}  # distance at which 63% is fog
+FOG_LENGTH = {"clear": 600.0, "fog": 30.0, "snow": 90.0, "rain": 70.0}  # distance at which 63% is fog
+# The most fog over anything solid: beyond it the far ridges and the subject would vanish, and a caption that names
+# mountains or a balloon must show them (the world is ground truth for adherence, so every attribute stays legible).
+FOG_MAX = {"clear": 0.4, "fog": 0.72, "snow": 0.6, "rain": 0.6}
 
 
 @dataclass(frozen=True)
@@ -332,7 +336,7 @@ class World:
             spacing = (0.9 if vegetation == "forest" else 6.0) * (depth / 16) ** 0.5
             heights = (1.5, 3.0) if vegetation == "forest" else (2.5, 5.0)
             height = _profile_peaks(grid, rng, spacing, heights=heights, widths=(0.6, 1.1), power=1.1,
-                                    gap=0.55 * depth if depth < 10 else 0.0)
+                                    gap=0.25 * depth if depth < 10 else 0.0)
             def shade(x: Array, above: Array) -> Array:
                 texture = sample_tile(tile, x * 8, above * 8)
                 return _rgb(*TREE_ALBEDO) * (0.7 + 0.7 * texture)[..., None] * shade_light
@@ -361,8 +365,8 @@ class World:
         light = self.light * 0.6 + 0.4 * max(float(self.light.mean()), 0.45)  # subjects stay readable at night
         direction = rng.choice([-1.0, 1.0])
         if subject == "balloon":
-            radius = 2.2
-            depth = 38.0 - rng.uniform(0, 8)
+            radius = 1.8
+            depth = 28.0 - rng.uniform(0, 6)  # near enough to show through fog
             centre = self._anchor(c2w, depth, rng, sky=True) + times * np.array([direction * 1.5, -2.0, 0.0])
             return [Sprite(depth, centre, lambda dx, dy: self._balloon(dx, dy, radius, light))]
         if subject == "kite":
@@ -379,7 +383,9 @@ class World:
             flaps = rng.uniform(0, 2 * np.pi, size=count)
             centre = self._anchor(c2w, depth, rng, sky=True) + times * np.array([direction * 5.0, -0.6, 0.0])
             clock = times[:, 0, None, None].astype(np.float32)  # (F, 1, 1)
-            return [Sprite(depth, centre, lambda dx, dy: self._birds(dx, dy, offsets, flaps, clock))]
+            # silhouettes against a bright sky; against the night sky, moonlit birds
+            colour = _rgb(0.05, 0.05, 0.07) if self.horizon.mean() > 0.3 else _rgb(0.78, 0.80, 0.86)
+            return [Sprite(depth, centre, lambda dx, dy: self._birds(dx, dy, offsets, flaps, clock, colour))]
         depth = 14.0 + rng.uniform(0, 4) if self.scene.water == "lake" else 12.0 + rng.uniform(0, 10)
         centre = self._anchor(c2w, depth, rng, sky=False) + times * np.array([direction * 2.0, 0.0, 0.0])
         return [Sprite(depth, centre, lambda dx, dy: self._boat(dx, dy, light))]
@@ -404,14 +410,15 @@ class World:
         rgb = np.where(tail[..., None], _rgb(0.95, 0.95, 0.3), colour) * light
         return diamond | tail, rgb
 
-    def _birds(self, dx: Array, dy: Array, offsets: Array, flaps: Array, clock: Array) -> tuple[Array, Array]:
+    def _birds(self, dx: Array, dy: Array, offsets: Array, flaps: Array, clock: Array,
+               colour: Array) -> tuple[Array, Array]:
         """A flock of V-shaped birds beating their wings at their own phase."""
         mask = np.zeros(dx.shape, dtype=bool)
         for (off_x, off_y), flap in zip(offsets, flaps):
             bx, by = dx - off_x, dy - off_y
             lift = 0.5 * np.sin(2 * np.pi * 3.0 * clock + flap)  # wing tips above (V) or below the body
-            mask |= (np.abs(bx) < 0.45) & (np.abs(by + lift * np.abs(bx)) < 0.09)
-        return mask, np.broadcast_to(_rgb(0.05, 0.05, 0.07), dx.shape + (3,))
+            mask |= (np.abs(bx) < 0.6) & (np.abs(by + lift * np.abs(bx)) < 0.14)  # about 10 x 2 pixels at 128
+        return mask, np.broadcast_to(colour, dx.shape + (3,))
 
     def _boat(self, dx: Array, dy: Array, light: Array) -> tuple[Array, Array]:
         """A sailboat: red hull on the waterline, white sail, dark mast."""
@@ -449,6 +456,7 @@ class World:
             tone = 0.55 * self.light + 0.45 * self.horizon
             if self.scene.clouds == "overcast":
                 tone = tone * 0.75
+            tone = np.maximum(tone, _rgb(0.16, 0.17, 0.22))  # moonlit clouds stay grey against the night sky
             rgb = rgb + (tone * (0.8 + 0.4 * shade) - rgb) * cover[..., None]
         return rgb
 
@@ -462,7 +470,7 @@ class World:
         x = (rays.ox + t * rays.dx + self.wind * times) * texel
         density = sample_tile(self.tiles[2], x, (rays.oz + t * rays.dz) * texel)
         if self.scene.clouds == "scattered":
-            cover = smoothstep(0.52, 0.72, density)
+            cover = smoothstep(0.45, 0.62, density)
         else:
             cover = 0.8 + 0.2 * smoothstep(0.3, 0.6, density)
         return cover * upward * np.exp(-t / 4000.0) * smoothstep(-0.01, 0.08, -rays.dy)
@@ -527,7 +535,7 @@ class World:
     def fog(self, canvas: Array, dist: Array) -> Array:
         """Aerial perspective and fog: blend to the fog colour by 1 - exp(-distance / length) (Beer-Lambert)."""
         weather = self.scene.weather
-        amount = 1.0 - np.exp(-dist / FOG_LENGTH[weather])
+        amount = np.minimum(1.0 - np.exp(-dist / FOG_LENGTH[weather]), FOG_MAX[weather])
         sky_amount = {"clear": 0.0, "fog": 0.85, "snow": 0.45, "rain": 0.55}[weather]
         amount = np.where(np.isfinite(dist), amount, sky_amount)[..., None]
         colour = 0.55 * self.horizon + 0.45 * self.light * (0.8 if weather == "fog" else 0.6)
