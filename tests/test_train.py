@@ -9,7 +9,7 @@ import torch
 
 from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
-from videogen.train.denoiser import Batches, train_denoiser
+from videogen.train.denoiser import Batches, builtin_denoiser, train_denoiser
 from videogen.train.export import export_builtin
 from videogen.train.loop import CHECKPOINT
 from videogen.train.vae import cache_latents, train_vae
@@ -55,3 +55,27 @@ def test_train_stages_resume_export_and_render(tmp_path):
     pipe.set_progress_bar_config(disable=True)
     frames = pipe("a lake at dusk", num_frames=2, num_inference_steps=2, seed=0, camera="pan_left:0.3").frames
     assert frames.shape == (1, 2, 128, 128, 3) and np.isfinite(frames).all()
+
+
+def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
+    """A VAE with 8 latent channels: the UNet trained on it gets 8 channels, warm-started from a 4-channel UNet
+    (every weight but conv_in/conv_out kept), and the exported model renders."""
+    data = tmp_path / "data"
+    render_shards(data, num_clips=2, num_frames=8, size=128, shard_size=2, log=lambda line: None)
+    vae = train_vae(str(data), str(tmp_path / "vae"), steps=1, batch=2, crop=32, latent_channels=8)
+    cache_latents(str(data), vae)
+    vae.save_pretrained(tmp_path / "vae" / "vae")
+    assert ClipStore.load(data, with_latents=True).latents.shape == (2, 8, 8, 16, 16)
+
+    old = builtin_denoiser()
+    old.save_pretrained(tmp_path / "old")
+    new = train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(tmp_path / "run"), steps=0, init=str(tmp_path / "old"))
+    assert new.config.in_channels == new.config.out_channels == 8
+    kept = {name for name, weight in old.state_dict().items() if torch.equal(weight, new.state_dict()[name])}
+    assert set(old.state_dict()) - kept == {"conv_in.weight", "conv_out.weight", "conv_out.bias"}
+
+    train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(tmp_path / "run"), steps=1, clips_per_batch=1,
+                   images_per_batch=2, preview_every=0)
+    pipe = load_pipeline(str(export_builtin(str(tmp_path / "run"), str(tmp_path / "vae" / "vae"), tmp_path / "model")))
+    pipe.set_progress_bar_config(disable=True)
+    assert pipe("a lake", num_frames=2, num_inference_steps=2, seed=0).frames.shape == (1, 2, 128, 128, 3)

@@ -34,11 +34,12 @@ def train_vae_command(
     out: Path = typer.Option(Path("runs/vae")),
     steps: int = typer.Option(2000),
     batch: int = typer.Option(8),
+    latent_channels: int = typer.Option(4, help="Latent channels of a new VAE (the UNet trained on it follows)."),
 ):
     """Train the 8x VAE, then cache every clip's latents beside the shards."""
     from videogen.train.vae import cache_latents, train_vae
 
-    vae = train_vae(str(data), str(out), steps, batch=batch)
+    vae = train_vae(str(data), str(out), steps, batch=batch, latent_channels=latent_channels)
     scaling = cache_latents(str(data), vae)
     vae.save_pretrained(out / "vae")
     typer.echo(f"{out / 'vae'}: latents cached in {data}, scaling factor {scaling:.4f}")

@@ -37,16 +37,32 @@ PREVIEW_PROMPTS = (
 )
 
 
-def builtin_denoiser() -> CameraUNet3D:
+def builtin_denoiser(latent_channels: int = 4) -> CameraUNet3D:
     """The built-in UNet (5.5M parameters, sized for 2 CPU cores): three levels at 16x16 latents,
     MiniLM-width cross-attention, camera channels."""
     return CameraUNet3D(
         sample_size=16,
+        in_channels=latent_channels,
+        out_channels=latent_channels,
         block_out_channels=(32, 64, 128),
         layers_per_block=1,
         cross_attention_dim=384,
         attention_head_dim=32,
     )
+
+
+def warm_start(init: str, latent_channels: int) -> CameraUNet3D:
+    """A saved CameraUNet3D for latents of `latent_channels`: as saved when its channels match; otherwise the
+    built-in architecture with every saved weight whose shape still fits (all but conv_in and conv_out), so a
+    UNet trained on another VAE's latents starts a new one with its text, time and temporal layers."""
+    saved = CameraUNet3D.from_pretrained(init, torch_dtype=torch.float32)
+    if saved.config.in_channels == latent_channels:
+        return saved
+    model = builtin_denoiser(latent_channels)
+    fresh = model.state_dict()
+    model.load_state_dict({name: value for name, value in saved.state_dict().items()
+                           if name in fresh and fresh[name].shape == value.shape}, strict=False)
+    return model
 
 
 def training_scheduler() -> DDPMScheduler:
@@ -127,13 +143,15 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     """Train (or resume) the UNet in `out` on the latents cached in `data`; returns the EMA weights.
 
     init: a saved CameraUNet3D folder to start from when `out` has no checkpoint yet, such as the shipped
-    model's denoiser/ (its weights start both the model and the EMA; the optimizer starts fresh).
+    model's denoiser/ (its weights start both the model and the EMA; the optimizer starts fresh; see warm_start).
+    The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
 
     from videogen.pipeline import VideoPipeline
 
-    build = builtin_denoiser if init is None else (lambda: CameraUNet3D.from_pretrained(init, torch_dtype=torch.float32))
+    latent_channels = AutoencoderKL.load_config(vae_folder)["latent_channels"]
+    build = lambda: builtin_denoiser(latent_channels) if init is None else warm_start(init, latent_channels)
     run = start_run(out, build, lr, weight_decay=0.01, seed=seed)
     folder, device, denoiser, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
     schedule = lambda current: min(1.0, (current + 1) / warmup) * (0.5 + 0.5 * math.cos(math.pi * min(current / steps, 1.0)))

@@ -23,10 +23,11 @@ def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path = BUIL
     staging = target.with_name(f".{target.name}.export")
     shutil.rmtree(staging, ignore_errors=True)
     state = torch.load(Path(denoiser_run) / CHECKPOINT, map_location="cpu", weights_only=False)
-    denoiser = builtin_denoiser()
+    vae = AutoencoderKL.from_pretrained(vae_folder)
+    denoiser = builtin_denoiser(vae.config.latent_channels)
     denoiser.load_state_dict(state["ema"])
     denoiser.to(torch.float16).save_pretrained(staging / "denoiser")
-    AutoencoderKL.from_pretrained(vae_folder).to(torch.float16).save_pretrained(staging / "vae")
+    vae.to(torch.float16).save_pretrained(staging / "vae")
     inference_scheduler().save_pretrained(staging / "scheduler")
     index = {
         "_class_name": "VideoPipeline",

@@ -25,15 +25,16 @@ from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
 KL_WEIGHT = 1e-6
 
 
-def builtin_vae() -> AutoencoderKL:
-    """The built-in VAE's architecture: four levels (three downsamplings), 4 latent channels, and no attention
-    in the middle block, so it is fully convolutional and trains on small crops."""
+def builtin_vae(latent_channels: int = 4) -> AutoencoderKL:
+    """The built-in VAE's architecture: four levels (three downsamplings) and no attention in the middle block,
+    so it is fully convolutional and trains on small crops. More latent channels keep more detail (Esser et al.
+    2024 use 16) at the price of latents that are harder for a small UNet to model."""
     return AutoencoderKL(
         down_block_types=("DownEncoderBlock2D",) * 4,
         up_block_types=("UpDecoderBlock2D",) * 4,
         block_out_channels=(32, 64, 128, 128),
         layers_per_block=1,
-        latent_channels=4,
+        latent_channels=latent_channels,
         norm_num_groups=32,
         sample_size=128,
         mid_block_add_attention=False,
@@ -67,12 +68,13 @@ def image_gradient_l1(reconstructed: torch.Tensor, images: torch.Tensor) -> torc
 
 def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int = 48, lr: float = 4e-4, seed: int = 0,
               log_every: int = 50, checkpoint_every: int = 250, init: str | None = None, decoder_only: bool = False,
-              edge_weight: float = 0.0) -> AutoencoderKL:
+              edge_weight: float = 0.0, latent_channels: int = 4) -> AutoencoderKL:
     """Train (or resume) the VAE in `out`; returns the EMA weights. Same code on CPU and CUDA.
 
     init: a saved VAE folder to start from (default: the built-in architecture, random); decoder_only: train the
-    decoder alone on the frozen encoder's latent means; edge_weight: weight of image_gradient_l1."""
-    build = builtin_vae if init is None else (lambda: AutoencoderKL.from_pretrained(init))
+    decoder alone on the frozen encoder's latent means; edge_weight: weight of image_gradient_l1; latent_channels:
+    of a new VAE (a resumed or `init` one keeps its own)."""
+    build = (lambda: builtin_vae(latent_channels)) if init is None else (lambda: AutoencoderKL.from_pretrained(init))
     run = start_run(out, build, lr, weight_decay=0.0, seed=seed)
     folder, device, vae, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
     if decoder_only:
