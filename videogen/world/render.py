@@ -156,12 +156,12 @@ def _check_size(num_frames: int, width: int, height: int) -> None:
 
 
 def _profile_peaks(grid: Array, rng: np.random.Generator, spacing: float, heights: tuple[float, float],
-                   widths: tuple[float, float], power: float = 1.0, gap: float = 0.0) -> Array:
+                   widths: tuple[float, float], power: float = 1.0, gap: float = 0.0, gap_centre: float = 0.0) -> Array:
     """Upper envelope of random peaks max_i h_i (1 - |x - x_i| / w_i)^power: ridgelines and conifer lines.
 
-    Peaks closer than `gap` to x = 0 are dropped (keeps the view centre open for near tree lines)."""
+    Peaks closer than `gap` to x = gap_centre are dropped (keeps the line of sight open through near tree lines)."""
     centres = np.arange(grid[0], grid[-1], spacing) + rng.uniform(0, spacing, size=int(np.ceil(np.ptp(grid) / spacing)))
-    centres = centres[np.abs(centres) >= gap]
+    centres = centres[np.abs(centres - gap_centre) >= gap]
     peak_heights = rng.uniform(*heights, size=len(centres))
     peak_widths = rng.uniform(*widths, size=len(centres))
     profile = np.zeros_like(grid)
@@ -270,7 +270,7 @@ class World:
         self.wind = rng.uniform(-1, 1) * 40.0  # cloud drift over the clip, scene units
         self.shore = np.linspace(-600, 600, 2401), None
         self.shore = (self.shore[0], _profile_smooth(self.shore[0], rng, 20.0))
-        self.cutouts = self._terrain(rng) + self._trees(rng)
+        self.cutouts = self._terrain(rng) + self._trees(rng, np.asarray(c2w, dtype=np.float64))
         self.sprites = self._subjects(rng, np.asarray(c2w, dtype=np.float64))
 
     # -- layout ---------------------------------------------------------------------------------------------
@@ -317,7 +317,9 @@ class World:
 
         return shade
 
-    def _trees(self, rng: np.random.Generator) -> list[Cutout]:
+    def _trees(self, rng: np.random.Generator, c2w: Array) -> list[Cutout]:
+        """Tree lines; near ones leave the middle frame's line of sight open, where the subject is anchored, so a
+        rotating camera does not bring a tree in front of it."""
         vegetation = self.scene.vegetation
         if vegetation == "none":
             return []
@@ -330,13 +332,15 @@ class World:
             depths = (24.0, 32.0, 40.0) if vegetation == "forest" else (8.0, 16.0, 30.0)
         tile = self.tiles[3]
         shade_light = self.light * (1.0 + 0.25 * (self.scene.ground == "snow"))
+        mid = c2w[len(c2w) // 2]
         cutouts = []
         for depth in depths:
+            sight = mid[0, 3] + (depth - mid[2, 3]) * mid[0, 2] / max(mid[2, 2], 1e-3)  # x where the view axis meets it
             grid = np.linspace(-4 * depth, 4 * depth, 8193)
             spacing = (0.9 if vegetation == "forest" else 6.0) * (depth / 16) ** 0.5
             heights = (1.5, 3.0) if vegetation == "forest" else (2.5, 5.0)
             height = _profile_peaks(grid, rng, spacing, heights=heights, widths=(0.6, 1.1), power=1.1,
-                                    gap=0.25 * depth if depth < 10 else 0.0)
+                                    gap=0.3 * depth if depth < 10 else 0.0, gap_centre=sight)
             def shade(x: Array, above: Array) -> Array:
                 texture = sample_tile(tile, x * 8, above * 8)
                 return _rgb(*TREE_ALBEDO) * (0.7 + 0.7 * texture)[..., None] * shade_light
