@@ -9,7 +9,7 @@ from diffusers import TextToVideoSDPipeline
 
 from conftest import TINY_SIZE, get_dummy_components
 from videogen import CameraUNet3D, UsageError, VideoPipeline, load_pipeline
-from videogen.models.denoiser import camera_condition
+from videogen.models.denoiser import camera_condition, motion_summary
 
 import cameras
 
@@ -92,10 +92,39 @@ def test_native_camera_conditioning_reaches_the_denoiser():
     assert not np.array_equal(run(pipe), run(pipe, camera="pan_right:0.5"))
 
 
+def test_motion_summary_reads_shift_zoom_and_roll():
+    def summary(spec):  # the last frame's motion to frame 0: shift x, shift y, zoom, roll (latent pixels)
+        return motion_summary(camera_condition(cameras.parse_camera(spec).trajectory(4), 16, 16)[None])[0, -1, 4:]
+
+    assert motion_summary(camera_condition(cameras.parse_camera(None).trajectory(4), 16, 16)[None]).abs().max() == 0
+    for spec, axis in (("pan_right:0.5", 0), ("tilt_down:0.5", 1), ("zoom_in:0.5", 2), ("roll_cw:0.5", 3)):
+        values = summary(spec).abs()
+        assert values[axis] > 0.5 and values[axis] > 4 * values[[i for i in range(4) if i != axis]].max(), (spec, values)
+    assert summary("pan_right:0.5")[0] > 0 and summary("zoom_in:0.5")[2] < 0  # sources lie right of / nearer the centre
+
+
+def test_camera_embedding_starts_silent_then_reaches_every_block():
+    components = get_dummy_components()
+    pipe = VideoPipeline(**components)
+    pipe.set_progress_bar_config(disable=True)
+    assert np.array_equal(run(pipe), run(pipe, camera="pan_right:0.5"))  # camera weights start at zero: static model
+    seen = []
+    hooks = [block.register_forward_hook(lambda module, args, output: seen.append(1))
+             for block in pipe.denoiser.modules() if type(block).__name__ == "ResnetBlock2D"]
+    with torch.no_grad():
+        pipe.denoiser.camera_embedder[-1].weight.normal_()
+    try:
+        assert not np.array_equal(run(pipe), run(pipe, camera="pan_right:0.5"))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert len(seen) >= 2 * len(hooks)
+
+
 def test_foreign_unet_gets_camera_through_warped_noise():
     components = get_dummy_components()
     plain = components["denoiser"]
-    config = {key: value for key, value in plain.config.items() if key != "camera_channels" and not key.startswith("_")}
+    config = {key: value for key, value in plain.config.items() if not key.startswith(("camera_", "_"))}
     from diffusers import UNet3DConditionModel
 
     components["denoiser"] = UNet3DConditionModel(**config).eval()

@@ -6,6 +6,11 @@ every latent pixel of frame f, where that content sat in the previous frame and 
 fronto-parallel plane at the presets' subject depth. A static camera is all zeros, so the model called without
 a camera -- exactly like a UNet3DConditionModel, as diffusers' TextToVideoSDPipeline calls it -- is the
 static-camera model.
+
+Input channels reach only the first convolution. With `camera_embedding`, a summary of each frame's motion
+(shift, zoom, roll) is also embedded and added to the time embedding of that frame in every residual block
+(the way AnimateDiff's and MotionCtrl's camera signals reach every level), so every block knows where the
+camera goes.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import numpy as np
 import torch
 from diffusers import ModelMixin, UNet3DConditionModel  # noqa: F401 -- ModelMixin: see below
 from diffusers.configuration_utils import register_to_config
+from diffusers.models.resnet import ResnetBlock2D
 from torch import nn
 
 from cameras import DEFAULT_DEPTH
@@ -21,6 +27,7 @@ from cameras import DEFAULT_DEPTH
 # DiffusionPipeline.from_pretrained finds a custom component's loading base class (ModelMixin) by name in
 # the component's own module, hence the import above.
 CAMERA_CHANNELS = 4  # (dx, dy) to the previous frame + (dx, dy) to frame 0
+MOTION_FEATURES = 8  # shift x, shift y, zoom, roll; to the previous frame and to frame 0
 
 
 def camera_condition(trajectory, height: int, width: int) -> torch.Tensor:
@@ -44,8 +51,26 @@ def camera_condition(trajectory, height: int, width: int) -> torch.Tensor:
     return torch.from_numpy(features.astype(np.float32)).permute(3, 0, 1, 2)  # -> (4, F, H, W)
 
 
+def motion_summary(camera: torch.Tensor) -> torch.Tensor:
+    """Per-frame global motion of a dense camera condition (B, 4, F, h, w) -> (B, F, 8): for the displacement to
+    the previous frame and to frame 0, the mean shift (x, y) and the zoom (divergence) and roll (curl) about the
+    centre, the last two as the displacement they cause at the edge, so all are in latent pixels."""
+    batch, _, frames, height, width = camera.shape
+    ys = torch.arange(height, dtype=camera.dtype, device=camera.device) - (height - 1) / 2
+    xs = torch.arange(width, dtype=camera.dtype, device=camera.device) - (width - 1) / 2
+    y, x = torch.meshgrid(ys, xs, indexing="ij")
+    u, v = camera[:, 0::2], camera[:, 1::2]  # x and y displacement, (B, 2, F, h, w): to previous, to first
+    radius = (x * x + y * y).mean()
+    edge = width / 2
+    zoom = (u * x + v * y).mean(dim=(-2, -1)) / radius * edge
+    roll = (v * x - u * y).mean(dim=(-2, -1)) / radius * edge
+    features = torch.stack([u.mean(dim=(-2, -1)), v.mean(dim=(-2, -1)), zoom, roll], dim=-1)  # (B, 2, F, 4)
+    return features.permute(0, 2, 1, 3).reshape(batch, frames, MOTION_FEATURES)
+
+
 class CameraUNet3D(UNet3DConditionModel):
-    """UNet3DConditionModel whose conv_in also reads CAMERA_CHANNELS of per-frame camera motion."""
+    """UNet3DConditionModel whose conv_in also reads CAMERA_CHANNELS of per-frame camera motion, and (with
+    camera_embedding) whose residual blocks add an embedding of each frame's motion_summary to its time embedding."""
 
     @register_to_config
     def __init__(
@@ -67,6 +92,7 @@ class CameraUNet3D(UNet3DConditionModel):
         mid_block_scale_factor: float = 1,
         time_cond_proj_dim: int | None = None,
         camera_channels: int = CAMERA_CHANNELS,
+        camera_embedding: bool = False,
     ):
         super().__init__(
             sample_size=sample_size,
@@ -94,11 +120,31 @@ class CameraUNet3D(UNet3DConditionModel):
             self.conv_in.weight.zero_()
             self.conv_in.weight[:, :in_channels] = plain.weight
             self.conv_in.bias.copy_(plain.bias)
+        self._frame_embedding = None  # (B*F, D) during a forward call with camera_embedding
+        if camera_embedding:
+            width = self.time_embedding.linear_2.out_features
+            self.camera_embedder = nn.Sequential(nn.Linear(MOTION_FEATURES, width), nn.SiLU(), nn.Linear(width, width))
+            nn.init.zeros_(self.camera_embedder[-1].weight)  # starts as the model without it
+            nn.init.zeros_(self.camera_embedder[-1].bias)
+            for module in self.modules():
+                if isinstance(module, ResnetBlock2D):
+                    module.register_forward_pre_hook(self._add_frame_embedding)
+
+    def _add_frame_embedding(self, block: nn.Module, args: tuple) -> tuple:
+        """Forward pre-hook of every residual block: (hidden_states, temb) -> (hidden_states, temb + camera)."""
+        hidden_states, temb = args[:2]
+        return (hidden_states, temb + self._frame_embedding.to(temb), *args[2:])
 
     def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor, camera: torch.Tensor | None = None, **kwargs):
         """sample (B, C, F, h, w); camera (B, camera_channels, F, h, w) from `camera_condition`, None = static."""
         if camera is None:
             batch, _, frames, height, width = sample.shape
             camera = sample.new_zeros(batch, self.config.camera_channels, frames, height, width)
-        sample = torch.cat([sample, camera.to(sample)], dim=1)  # (B, C + camera_channels, F, h, w)
-        return super().forward(sample, timestep, encoder_hidden_states, **kwargs)
+        camera = camera.to(sample)
+        if self.config.camera_embedding:
+            self._frame_embedding = self.camera_embedder(motion_summary(camera)).flatten(0, 1)  # (B*F, D), as temb
+        sample = torch.cat([sample, camera], dim=1)  # (B, C + camera_channels, F, h, w)
+        try:
+            return super().forward(sample, timestep, encoder_hidden_states, **kwargs)
+        finally:
+            self._frame_embedding = None

@@ -39,7 +39,7 @@ PREVIEW_PROMPTS = (
 
 def builtin_denoiser(latent_channels: int = 4) -> CameraUNet3D:
     """The built-in UNet (5.5M parameters, sized for 2 CPU cores): three levels at 16x16 latents,
-    MiniLM-width cross-attention, camera channels."""
+    MiniLM-width cross-attention, camera channels and the per-frame camera embedding."""
     return CameraUNet3D(
         sample_size=16,
         in_channels=latent_channels,
@@ -48,16 +48,15 @@ def builtin_denoiser(latent_channels: int = 4) -> CameraUNet3D:
         layers_per_block=1,
         cross_attention_dim=384,
         attention_head_dim=32,
+        camera_embedding=True,
     )
 
 
 def warm_start(init: str, latent_channels: int) -> CameraUNet3D:
-    """A saved CameraUNet3D for latents of `latent_channels`: as saved when its channels match; otherwise the
-    built-in architecture with every saved weight whose shape still fits (all but conv_in and conv_out), so a
-    UNet trained on another VAE's latents starts a new one with its text, time and temporal layers."""
+    """The built-in architecture for latents of `latent_channels` with every weight of a saved CameraUNet3D whose
+    name and shape still fit: all of a saved built-in UNet; all but conv_in and conv_out of one trained on another
+    VAE's latents; all but the camera embedding (which starts at zero) of one saved before it existed."""
     saved = CameraUNet3D.from_pretrained(init, torch_dtype=torch.float32)
-    if saved.config.in_channels == latent_channels:
-        return saved
     model = builtin_denoiser(latent_channels)
     fresh = model.state_dict()
     model.load_state_dict({name: value for name, value in saved.state_dict().items()
