@@ -27,11 +27,11 @@ def _paper(shape: tuple[int, int], seed: int, scale: float) -> np.ndarray:
 
 
 def pixel_art(frames: np.ndarray) -> np.ndarray:
-    """Pixel art: area-downsample to 32 columns, posterise to 7 levels per channel, nearest-neighbour upsample.
+    """Pixel art: area-downsample to 40 columns, posterise to 7 levels per channel, nearest-neighbour upsample.
 
     Levels are even in sqrt (a gamma of 2), so dusk and night keep their shapes instead of collapsing to black."""
     height, width = frames.shape[1:3]
-    block = max(2, round(width / 32))
+    block = max(2, round(width / 40))
     small = (max(1, width // block), max(1, height // block))
     posterised = lambda frame: (np.round(np.sqrt(cv2.resize(frame, small, interpolation=cv2.INTER_AREA)) * 6) / 6) ** 2
     return _per_frame(frames, lambda frame: cv2.resize(posterised(frame), (width, height),
@@ -72,7 +72,7 @@ def film70s(frames: np.ndarray, seed: int) -> np.ndarray:
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     radius = np.hypot((x - width / 2) / width, (y - height / 2) / width)
     vignette = (1 - 0.7 * radius**2)[None, ..., None]
-    grain = np.random.default_rng(seed).standard_normal(frames.shape[:3]).astype(np.float32)[..., None] * 0.045
+    grain = np.random.default_rng(seed).standard_normal(frames.shape[:3]).astype(np.float32)[..., None] * 0.03
     return graded * vignette + grain
 
 

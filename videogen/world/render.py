@@ -66,7 +66,7 @@ CLOUD_HEIGHT = 60.0  # above the camera
 FOG_LENGTH = {"clear": 600.0, "fog": 30.0, "snow": 90.0, "rain": 70.0}  # distance at which 63% is fog
 # The most fog over anything solid: beyond it the far ridges and the subject would vanish, and a caption that names
 # mountains or a balloon must show them (the world is ground truth for adherence, so every attribute stays legible).
-FOG_MAX = {"clear": 0.4, "fog": 0.72, "snow": 0.6, "rain": 0.6}
+FOG_MAX = {"clear": 0.4, "fog": 0.62, "snow": 0.55, "rain": 0.55}
 
 
 @dataclass(frozen=True)
@@ -337,7 +337,7 @@ class World:
         for depth in depths:
             sight = mid[0, 3] + (depth - mid[2, 3]) * mid[0, 2] / max(mid[2, 2], 1e-3)  # x where the view axis meets it
             grid = np.linspace(-4 * depth, 4 * depth, 8193)
-            spacing = (0.9 if vegetation == "forest" else 6.0) * (depth / 16) ** 0.5
+            spacing = (0.9 if vegetation == "forest" else 4.5) * (depth / 16) ** 0.5
             heights = (1.5, 3.0) if vegetation == "forest" else (2.5, 5.0)
             height = _profile_peaks(grid, rng, spacing, heights=heights, widths=(0.6, 1.1), power=1.1,
                                     gap=0.3 * depth if depth < 10 else 0.0, gap_centre=sight)
