@@ -5,7 +5,7 @@ only on rendered world clips with cross-entropy; the weights ship beside this fi
     python -m videogen.eval.judge --cache /tmp/judge_data     # retrain after the renderer changes
 
 renders the training set (cached under --cache, keyed by seed, count and sizes: clear it when the renderer
-changes), trains on one thread (about 14 minutes of rendering and 21 of training for 12,000 clips and 16 epochs
+changes), trains on one thread (about 12 minutes of rendering and 33 of training for 16,000 clips and 20 epochs
 on a busy 2-core machine), writes judge.safetensors and prints the accuracy per attribute on 500 fresh renders of
 another seed. Attributes under JUDGE_MIN_ACCURACY there are reported as untrusted by the evaluation.
 """
@@ -32,7 +32,7 @@ JUDGE_PATH = Path(__file__).with_name("judge.safetensors")
 JUDGE_MIN_ACCURACY = 0.95  # below this on fresh renders, an attribute's adherence is reported as untrusted
 JUDGE_FRAMES = 4  # evenly spaced frames the judge reads (0, 5, 10, 15 of 16)
 JUDGE_SIDE = 128  # frames are resized to this square
-TRAIN_SEED, TRAIN_CLIPS, TRAIN_EPOCHS, TEST_CLIPS = 2024, 12000, 16, 500
+TRAIN_SEED, TRAIN_CLIPS, TRAIN_EPOCHS, TEST_CLIPS = 2024, 16000, 20, 500
 TRAIN_SIZES = (128, 128, 128, 64)  # render sizes in turn: mostly the judge's side, some small evaluations
 
 
