@@ -270,8 +270,10 @@ class World:
         self.wind = rng.uniform(-1, 1) * 40.0  # cloud drift over the clip, scene units
         self.shore = np.linspace(-600, 600, 2401), None
         self.shore = (self.shore[0], _profile_smooth(self.shore[0], rng, 20.0))
-        self.cutouts = self._terrain(rng) + self._trees(rng, np.asarray(c2w, dtype=np.float64))
-        self.sprites = self._subjects(rng, np.asarray(c2w, dtype=np.float64))
+        middle = np.asarray(c2w, dtype=np.float64)[len(c2w) // 2]
+        self.eye, self.view = middle[:3, 3], middle[:3, 2]  # the middle frame's camera: where subjects are anchored
+        self.cutouts = self._terrain(rng) + self._trees(rng)
+        self.sprites = self._subjects(rng, len(c2w))
 
     # -- layout ---------------------------------------------------------------------------------------------
     def _terrain(self, rng: np.random.Generator) -> list[Cutout]:
@@ -317,7 +319,7 @@ class World:
 
         return shade
 
-    def _trees(self, rng: np.random.Generator, c2w: Array) -> list[Cutout]:
+    def _trees(self, rng: np.random.Generator) -> list[Cutout]:
         """Tree lines; near ones leave the middle frame's line of sight open, where the subject is anchored, so a
         rotating camera does not bring a tree in front of it."""
         vegetation = self.scene.vegetation
@@ -332,10 +334,10 @@ class World:
             depths = (24.0, 32.0, 40.0) if vegetation == "forest" else (8.0, 16.0, 30.0)
         tile = self.tiles[3]
         shade_light = self.light * (1.0 + 0.25 * (self.scene.ground == "snow"))
-        mid = c2w[len(c2w) // 2]
         cutouts = []
         for depth in depths:
-            sight = mid[0, 3] + (depth - mid[2, 3]) * mid[0, 2] / max(mid[2, 2], 1e-3)  # x where the view axis meets it
+            # x where the middle frame's view axis meets this tree line
+            sight = self.eye[0] + (depth - self.eye[2]) * self.view[0] / max(self.view[2], 1e-3)
             grid = np.linspace(-4 * depth, 4 * depth, 8193)
             spacing = (0.9 if vegetation == "forest" else 4.5) * (depth / 16) ** 0.5
             heights = (1.5, 3.0) if vegetation == "forest" else (2.5, 5.0)
@@ -348,50 +350,47 @@ class World:
             cutouts.append(Cutout(depth, grid, height.astype(np.float32), shade))
         return cutouts
 
-    def _anchor(self, c2w: Array, depth: float, rng: np.random.Generator, sky: bool) -> Array:
+    def _anchor(self, depth: float, rng: np.random.Generator, sky: bool) -> Array:
         """A world point `depth` ahead of the middle frame's camera, near the view centre (in the sky or on the water)."""
-        mid = c2w[len(c2w) // 2]
-        forward = mid[:3, 2]
-        heading = np.arctan2(forward[0], forward[2]) + rng.uniform(-0.1, 0.1)
-        origin = mid[:3, 3]
-        x = origin[0] + depth * np.tan(heading)
+        heading = np.arctan2(self.view[0], self.view[2]) + rng.uniform(-0.1, 0.1)
+        x = self.eye[0] + depth * np.tan(heading)
         if not sky:
-            return np.array([x, GROUND_Y, origin[2] + depth])
-        pitch = np.arcsin(np.clip(-forward[1], -1, 1)) + rng.uniform(0.07, 0.14)
-        return np.array([x, origin[1] - depth * np.tan(pitch), origin[2] + depth])
+            return np.array([x, GROUND_Y, self.eye[2] + depth])
+        pitch = np.arcsin(np.clip(-self.view[1], -1, 1)) + rng.uniform(0.07, 0.14)
+        return np.array([x, self.eye[1] - depth * np.tan(pitch), self.eye[2] + depth])
 
-    def _subjects(self, rng: np.random.Generator, c2w: Array) -> list[Sprite]:
+    def _subjects(self, rng: np.random.Generator, num_frames: int) -> list[Sprite]:
         """The scene's subject with its own motion, centred over the clip on its anchor."""
         subject = self.scene.subject
         if subject == "none":
             return []
-        times = np.linspace(-0.5, 0.5, len(c2w))[:, None]  # clip time around the middle frame
+        times = np.linspace(-0.5, 0.5, num_frames)[:, None]  # clip time around the middle frame
         light = self.light * 0.6 + 0.4 * max(float(self.light.mean()), 0.45)  # subjects stay readable at night
         direction = rng.choice([-1.0, 1.0])
         if subject == "balloon":
             radius = 1.8
             depth = 28.0 - rng.uniform(0, 6)  # near enough to show through fog
-            centre = self._anchor(c2w, depth, rng, sky=True) + times * np.array([direction * 1.5, -2.0, 0.0])
+            centre = self._anchor(depth, rng, sky=True) + times * np.array([direction * 1.5, -2.0, 0.0])
             return [Sprite(depth, centre, lambda dx, dy: self._balloon(dx, dy, radius, light))]
         if subject == "kite":
             depth = 14.0
             phase = rng.uniform(0, 2 * np.pi)
             sway = np.stack([0.8 * np.sin(2 * np.pi * 1.3 * times[:, 0] + phase),
                              0.3 * np.cos(2 * np.pi * 1.7 * times[:, 0] + phase), 0 * times[:, 0]], -1)
-            centre = self._anchor(c2w, depth, rng, sky=True) + sway
+            centre = self._anchor(depth, rng, sky=True) + sway
             return [Sprite(depth, centre, lambda dx, dy: self._kite(dx, dy, light, phase))]
         if subject == "birds":
             depth = 16.0
             count = int(rng.integers(6, 11))
             offsets = rng.normal(size=(count, 2)) * np.array([1.6, 0.6])
             flaps = rng.uniform(0, 2 * np.pi, size=count)
-            centre = self._anchor(c2w, depth, rng, sky=True) + times * np.array([direction * 5.0, -0.6, 0.0])
+            centre = self._anchor(depth, rng, sky=True) + times * np.array([direction * 5.0, -0.6, 0.0])
             clock = times[:, 0, None, None].astype(np.float32)  # (F, 1, 1)
             # silhouettes against a bright sky; against the night sky, moonlit birds
             colour = _rgb(0.05, 0.05, 0.07) if self.horizon.mean() > 0.3 else _rgb(0.78, 0.80, 0.86)
             return [Sprite(depth, centre, lambda dx, dy: self._birds(dx, dy, offsets, flaps, clock, colour))]
         depth = 14.0 + rng.uniform(0, 4) if self.scene.water == "lake" else 12.0 + rng.uniform(0, 10)
-        centre = self._anchor(c2w, depth, rng, sky=False) + times * np.array([direction * 2.0, 0.0, 0.0])
+        centre = self._anchor(depth, rng, sky=False) + times * np.array([direction * 2.0, 0.0, 0.0])
         return [Sprite(depth, centre, lambda dx, dy: self._boat(dx, dy, light))]
 
     # -- subjects, drawn around their centre (dx right, dy down, scene units) ---------------------------------
