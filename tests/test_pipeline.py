@@ -146,6 +146,16 @@ def test_camera_shift_pulls_the_latents_along_the_path_for_any_denoiser(tiny_pip
         tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, camera="pan_right:0.5", camera_shift=1.5)
 
 
+def test_camera_shift_left_unset_takes_the_model_default(tiny_pipeline, monkeypatch):
+    run = lambda **shift: tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5",
+                                        output_type="latent", **shift).frames
+    assert tiny_pipeline.default_camera_shift == 0.0
+    torch.testing.assert_close(run(), run(camera_shift=0.0))
+    monkeypatch.setattr(tiny_pipeline, "default_camera_shift", 1.0)
+    torch.testing.assert_close(run(), run(camera_shift=1.0))
+    assert not torch.allclose(run(), run(camera_shift=0.0))
+
+
 def test_save_pretrained_round_trips_offline(tiny_pipeline, tiny_model_dir):
     reloaded = VideoPipeline.from_pretrained(tiny_model_dir)
     reloaded.set_progress_bar_config(disable=True)

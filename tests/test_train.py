@@ -45,9 +45,10 @@ def test_train_stages_resume_export_and_render(tmp_path):
     assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [1, 2, 3]
     assert (run / CHECKPOINT).exists()
 
-    model = export_builtin(str(run), str(tmp_path / "vae" / "vae"), tmp_path / "landscapes")
+    model = export_builtin(str(run), str(tmp_path / "vae" / "vae"), tmp_path / "landscapes", camera_shift=0.5)
     index = json.loads((model / "model_index.json").read_text())
     assert index["_training_steps"] == 3 and "text_encoder" not in index
+    assert load_pipeline(str(model)).default_camera_shift == 0.5
     resumed = train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(tmp_path / "again"), steps=0, init=str(model / "denoiser"))
     shipped = load_pipeline(str(model)).denoiser.state_dict()
     assert all(torch.equal(weight.half(), shipped[name].half()) for name, weight in resumed.state_dict().items())

@@ -32,7 +32,7 @@ def render(
     negative: Optional[str] = typer.Option(None, help="Negative prompt."),
     camera: Optional[str] = typer.Option(None, help="Camera spec, e.g. pan_right:0.6 or zoom_in:0.3+tilt_up:0.2@ease_in_out."),
     camera_strength: float = typer.Option(1.0, help="How strongly the training-free camera controls (noise warp, --camera-shift) follow the camera (0..1)."),
-    camera_shift: float = typer.Option(0.0, help="Share of the denoising steps whose latents are pulled along the camera (0..1; any model)."),
+    camera_shift: Optional[float] = typer.Option(None, help="Share of the denoising steps whose latents are pulled along the camera (0..1; any model). Default: the model's (builtin:landscapes 1, other models 0)."),
     mode: Optional[str] = MODE_OPTION,
     init_image: Optional[Path] = typer.Option(None, "--image", help="Image to start from: the first frame (image_to_video; with --end-image, keyframes)."),
     end_image: Optional[Path] = typer.Option(None, "--end-image", help="The last frame (keyframes mode)."),

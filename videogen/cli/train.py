@@ -80,11 +80,12 @@ def train_denoiser_command(
 def train_export(
     run: Path = typer.Option(Path("runs/denoiser"), help="Denoiser run folder (its checkpoint's EMA weights are exported)."),
     vae: Path = typer.Option(Path("runs/vae/vae")),
+    camera_shift: float = typer.Option(0.0, min=0, max=1, help="The model's default --camera-shift (1 for a model whose camera input is inert)."),
 ):
     """Write the trained weights into the package as builtin:landscapes (fp16 safetensors)."""
     from videogen.train.export import export_builtin
 
-    typer.echo(f"exported to {export_builtin(str(run), str(vae))}")
+    typer.echo(f"exported to {export_builtin(str(run), str(vae), camera_shift=camera_shift)}")
 
 
 @app.command()

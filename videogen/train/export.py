@@ -14,10 +14,12 @@ from videogen.train.denoiser import builtin_denoiser, inference_scheduler
 from videogen.train.loop import CHECKPOINT
 
 
-def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path = BUILTIN_ROOT / "landscapes") -> Path:
+def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path = BUILTIN_ROOT / "landscapes",
+                   camera_shift: float = 0.0) -> Path:
     """Write model_index.json, denoiser/ (the EMA weights), vae/ and scheduler/ to `target`, in fp16 safetensors.
 
     model_index.json names no text encoder: `load_pipeline` takes MiniLM from its installed package.
+    camera_shift: the model's default for the pipeline's camera_shift (1 when its camera input is inert).
     """
     target = Path(target)
     staging = target.with_name(f".{target.name}.export")
@@ -35,6 +37,7 @@ def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path = BUIL
         "scheduler": ["diffusers", "DPMSolverMultistepScheduler"],
         "vae": ["diffusers", "AutoencoderKL"],
         "_training_steps": state["step"],
+        "_camera_shift": camera_shift,
     }
     (staging / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     shutil.rmtree(target, ignore_errors=True)
