@@ -9,7 +9,7 @@ import torch
 
 from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
-from videogen.train.denoiser import Batches, builtin_denoiser, train_denoiser
+from videogen.train.denoiser import Batches, builtin_denoiser, camera_sensitivity, train_denoiser
 from videogen.train.export import export_builtin
 from videogen.train.loop import CHECKPOINT
 from videogen.train.vae import cache_latents, train_vae
@@ -37,6 +37,14 @@ def test_train_stages_resume_export_and_render(tmp_path):
 
     latents, captions, motion = Batches(store, seed=0).draw(3, 4)
     assert latents.shape == (3, 4, 4, 16, 16) and motion.shape == (3, 4, 4, 16, 16) and len(captions) == 3
+
+    fresh = builtin_denoiser().eval()  # its camera weights start at zero: the camera input is inert
+    losses = camera_sensitivity(fresh, store, timesteps=(500,), clips=2)[500]
+    assert losses["true"] == losses["zeroed"] == losses["negated"]
+    with torch.no_grad():
+        fresh.conv_in.weight[:, -1].fill_(0.5)  # now it reads the displacement to frame 0
+    losses = camera_sensitivity(fresh, store, timesteps=(500,), clips=2)[500]
+    assert losses["true"] != losses["zeroed"] != losses["negated"]
 
     run = tmp_path / "denoiser"
     for steps in (2, 3):  # the second call resumes at step 2 and does one more

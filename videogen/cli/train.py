@@ -76,6 +76,25 @@ def train_denoiser_command(
     train_denoiser(str(data), str(vae), str(out), steps, init=str(init) if init else None)
 
 
+@train_app.command("camera-probe")
+def train_camera_probe(
+    model: Path = typer.Option(Path("videogen/models/builtin/landscapes"), help="A model folder with a CameraUNet3D denoiser/."),
+    data: Path = typer.Option(Path("runs/data"), help="Training data with latents of that model's VAE."),
+    clips: int = typer.Option(12, min=1),
+):
+    """Does the denoiser read its camera? Its loss with the true, a zeroed and a negated camera condition."""
+    import torch
+
+    from videogen.models.denoiser import CameraUNet3D
+    from videogen.train.data import ClipStore
+    from videogen.train.denoiser import camera_sensitivity
+
+    torch.set_num_threads(1)
+    denoiser = CameraUNet3D.from_pretrained(model / "denoiser", torch_dtype=torch.float32).eval()
+    for timestep, losses in camera_sensitivity(denoiser, ClipStore.load(data, with_latents=True), clips=clips).items():
+        typer.echo(f"t={timestep}: " + ", ".join(f"{name} {loss:.4f}" for name, loss in losses.items()))
+
+
 @train_app.command("export")
 def train_export(
     run: Path = typer.Option(Path("runs/denoiser"), help="Denoiser run folder (its checkpoint's EMA weights are exported)."),

@@ -76,10 +76,12 @@ def inference_scheduler() -> DPMSolverMultistepScheduler:
 
 
 class Batches:
-    """Draws training batches from a ClipStore: latents, captions and camera conditions."""
+    """Draws training batches from a ClipStore (or the clips `pool` lists): latents, captions and camera conditions."""
 
-    def __init__(self, store: ClipStore, seed: int, caption_dropout: float = 0.1, camera_dropout: float = 0.3):
+    def __init__(self, store: ClipStore, seed: int, caption_dropout: float = 0.1, camera_dropout: float = 0.3,
+                 pool: list[int] | None = None):
         self.store, self.rng = store, np.random.default_rng(seed)
+        self.pool = np.arange(len(store.scenes)) if pool is None else np.asarray(pool)
         self.caption_dropout, self.camera_dropout = caption_dropout, camera_dropout
         self.trajectories = {}
 
@@ -98,7 +100,7 @@ class Batches:
         """latents (B, C, F, h, w), captions (B,), camera (B, 4, F, h, w) for `clips` windows of `frames`."""
         total_frames = self.store.latents.shape[1]
         latents, captions, motion = [], [], []
-        for index in self.rng.integers(len(self.store.scenes), size=clips):
+        for index in self.pool[self.rng.integers(len(self.pool), size=clips)]:
             stride = 1 if frames == 1 else int(self.rng.integers(1, (total_frames - 1) // (frames - 1) + 1))
             start = int(self.rng.integers(0, total_frames - stride * (frames - 1)))
             chosen = np.arange(start, start + stride * (frames - 1) + 1, stride)
@@ -125,6 +127,28 @@ def min_snr_weight(scheduler: DDPMScheduler, timesteps: torch.Tensor, gamma: flo
     alphas = scheduler.alphas_cumprod.to(timesteps.device)[timesteps]
     snr = alphas / (1 - alphas).clamp(min=1e-8)
     return torch.minimum(snr, torch.full_like(snr, gamma)) / (snr + 1)
+
+
+@torch.no_grad()
+def camera_sensitivity(denoiser: CameraUNet3D, store: ClipStore, timesteps=(200, 500, 800, 950), clips: int = 12,
+                       seed: int = 0) -> dict[int, dict[str, float]]:
+    """How much the denoiser reads its camera input: per timestep, its v-prediction loss on `clips` moving-camera
+    training windows (8 frames) with the true camera condition, with it zeroed and with it negated. A model that
+    uses the camera has true < zeroed < negated; equal losses mean the camera input is inert."""
+    text_encoder, tokenizer = load_minilm()
+    moving = [index for index, scene in enumerate(store.scenes) if scene.camera != "static"]
+    latents, captions, camera = Batches(store, seed, caption_dropout=0, camera_dropout=0, pool=moving).draw(clips, CLIP_FRAMES)
+    context = encode_captions(text_encoder, tokenizer, captions)
+    scheduler, generator = training_scheduler(), torch.Generator().manual_seed(seed)
+    losses = {}
+    for timestep in timesteps:
+        noise = torch.randn(latents.shape, generator=generator)
+        steps = torch.full((clips,), timestep)
+        noisy, target = scheduler.add_noise(latents, noise, steps), scheduler.get_velocity(latents, noise, steps)
+        losses[timestep] = {name: F.mse_loss(denoiser(noisy, steps, encoder_hidden_states=context, camera=condition).sample,
+                                             target).item()
+                            for name, condition in (("true", camera), ("zeroed", 0 * camera), ("negated", -camera))}
+    return losses
 
 
 def preview(pipe, path: Path, steps: int = 15) -> None:
