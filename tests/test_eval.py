@@ -99,11 +99,12 @@ def test_judge_frames_sample_evenly_and_resize_to_uint8():
     assert (judge_frames(clip[:1]) == 0).all()  # a single frame is repeated
 
 
-# Attributes the shipped judge reads below the trust bar on fresh renders (measured on 500: clouds 0.908, terrain
-# 0.936, vegetation 0.942, subject 0.850; on this test's 200: 0.91, 0.97, 0.95, 0.89). Its training accuracy is 0.98-1.0:
-# the gap is generalisation from 16,000 clips (the previous judge, on 12,000 for 30 epochs, read subject 0.83). The
-# report marks them untrusted; these floors catch regressions.
-BELOW_TRUST_BAR = {"clouds": 0.88, "terrain": 0.93, "vegetation": 0.92, "subject": 0.85}
+# Attributes the shipped judge reads below the trust bar on fresh renders (measured on 500: clouds 0.944, subject
+# 0.932; on this test's 200: 0.93, 0.915). Terrain (0.962) and vegetation (0.952) now pass it. Trained on 48,000 clips
+# for 12 epochs (the 16,000-clip judge read clouds 0.908 and subject 0.850). Many of the remaining misses are not
+# legible in the world: scattered clouds under fog or out of a tilted view, a kite in night fog or among ink lines.
+# The report marks them untrusted; these floors catch regressions.
+BELOW_TRUST_BAR = {"clouds": 0.91, "subject": 0.90}
 
 
 def test_judge_recognises_fresh_renders():

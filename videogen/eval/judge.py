@@ -6,7 +6,7 @@ only on rendered world clips with cross-entropy; the weights ship beside this fi
 
 renders the training set in shards of 16,000 clips (cached under --cache, keyed by seed, count and sizes: clear
 it when the renderer changes; the three shards hold 9.4 GB in memory while training), trains on one thread (about
-13 minutes of rendering per shard and 5.5 of training per epoch over 48,000 clips on a busy 2-core machine),
+13 minutes of rendering per shard and 7 of training per epoch over 48,000 clips on a busy 2-core machine),
 writes judge.safetensors and prints the accuracy per attribute on 500 fresh renders of another seed. Attributes
 under JUDGE_MIN_ACCURACY there are reported as untrusted by the evaluation.
 """
