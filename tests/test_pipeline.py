@@ -146,14 +146,17 @@ def test_camera_shift_pulls_the_latents_along_the_path_for_any_denoiser(tiny_pip
         tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, camera="pan_right:0.5", camera_shift=1.5)
 
 
-def test_camera_shift_left_unset_takes_the_model_default(tiny_pipeline, monkeypatch):
-    run = lambda **shift: tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5",
-                                        output_type="latent", **shift).frames
-    assert tiny_pipeline.default_camera_shift == 0.0
-    torch.testing.assert_close(run(), run(camera_shift=0.0))
-    monkeypatch.setattr(tiny_pipeline, "default_camera_shift", 1.0)
-    torch.testing.assert_close(run(), run(camera_shift=1.0))
-    assert not torch.allclose(run(), run(camera_shift=0.0))
+def test_camera_shift_left_unset_takes_the_model_default(tiny_pipeline, tmp_path):
+    run = lambda pipe, **shift: pipe("a lake", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5",
+                                     output_type="latent", **shift).frames
+    assert tiny_pipeline.config.default_camera_shift == 0.0
+    torch.testing.assert_close(run(tiny_pipeline), run(tiny_pipeline, camera_shift=0.0))
+    shifting = VideoPipeline(**tiny_pipeline.components, default_camera_shift=1.0)
+    shifting.set_progress_bar_config(disable=True)
+    torch.testing.assert_close(run(shifting), run(tiny_pipeline, camera_shift=1.0))
+    assert not torch.allclose(run(shifting), run(shifting, camera_shift=0.0))
+    shifting.save_pretrained(tmp_path / "model")  # the default travels with the model folder
+    assert VideoPipeline.from_pretrained(tmp_path / "model").config.default_camera_shift == 1.0
 
 
 def test_save_pretrained_round_trips_offline(tiny_pipeline, tiny_model_dir):

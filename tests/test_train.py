@@ -56,7 +56,7 @@ def test_train_stages_resume_export_and_render(tmp_path):
     model = export_builtin(str(run), str(tmp_path / "vae" / "vae"), tmp_path / "landscapes", camera_shift=0.5)
     index = json.loads((model / "model_index.json").read_text())
     assert index["_training_steps"] == 3 and "text_encoder" not in index
-    assert load_pipeline(str(model)).default_camera_shift == 0.5
+    assert load_pipeline(str(model)).config.default_camera_shift == 0.5
     resumed = train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(tmp_path / "again"), steps=0, init=str(model / "denoiser"))
     shipped = load_pipeline(str(model)).denoiser.state_dict()
     assert all(torch.equal(weight.half(), shipped[name].half()) for name, weight in resumed.state_dict().items())

@@ -47,11 +47,12 @@ class VideoPipeline(DiffusionPipeline):
 
     model_cpu_offload_seq = "text_encoder->denoiser->vae"
 
-    def __init__(self, text_encoder, tokenizer, vae, denoiser, scheduler):
+    def __init__(self, text_encoder, tokenizer, vae, denoiser, scheduler, default_camera_shift: float = 0.0):
         super().__init__()
         self.register_modules(text_encoder=text_encoder, tokenizer=tokenizer, vae=vae, denoiser=denoiser, scheduler=scheduler)
+        # camera_shift when a call leaves it unset; kept in model_index.json by save_pretrained
+        self.register_to_config(default_camera_shift=default_camera_shift)
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
-        self.default_camera_shift = 0.0  # camera_shift when a call leaves it unset; the registry sets a model's own
 
     @property
     def default_size(self) -> int:
@@ -193,7 +194,7 @@ class VideoPipeline(DiffusionPipeline):
             initial noise, and the latent shift below.
         camera_shift: share of the denoising steps (0..1) after which the latents are pulled along the camera
             (`cameras.shift_latents`: each frame blended with frame 0 warped into it), for any denoiser. None: the
-            model's default_camera_shift (0, or what its model_index.json's `_camera_shift` says).
+            model's `default_camera_shift` (from its model_index.json; 0 when absent).
         conditioning: pixels to keep and start from (videogen.conditioning: sdedit, inpaint, outpaint,
             image_to_video, keyframes, continuation). Kept latents are replaced at every step by the input's
             latents noised to that step's level -- blended latent diffusion (Avrahami et al. 2023), chosen over
@@ -212,7 +213,7 @@ class VideoPipeline(DiffusionPipeline):
 
         # 1. Check inputs
         prompts = self.check_inputs(prompt, negative_prompt, num_frames, height, width, num_inference_steps, guidance_scale, output_type, conditioning)
-        camera_shift = self.default_camera_shift if camera_shift is None else camera_shift
+        camera_shift = self.config.default_camera_shift if camera_shift is None else camera_shift
         if not 0 <= camera_shift <= 1:
             raise UsageError(f"camera_shift: got {camera_shift}; must be between 0 and 1 (a share of the steps)")
         if generator is None:

@@ -72,6 +72,4 @@ def load_pipeline(spec: str = DEFAULT_MODEL, device: str = "cpu", dtype: str = "
     missing = [name for name in PIPELINE_COMPONENTS if name not in components]
     if missing:
         raise UsageError(f"model: {folder} lacks {', '.join(missing)} in model_index.json")
-    pipe = VideoPipeline(**components).to(device)
-    pipe.default_camera_shift = index.get("_camera_shift", 0.0)  # a model that ignores its camera input ships one
-    return pipe
+    return VideoPipeline(**components, default_camera_shift=index.get("default_camera_shift", 0.0)).to(device)

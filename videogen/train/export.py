@@ -37,7 +37,7 @@ def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path = BUIL
         "scheduler": ["diffusers", "DPMSolverMultistepScheduler"],
         "vae": ["diffusers", "AutoencoderKL"],
         "_training_steps": state["step"],
-        "_camera_shift": camera_shift,
+        "default_camera_shift": camera_shift,
     }
     (staging / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     shutil.rmtree(target, ignore_errors=True)
