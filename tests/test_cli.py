@@ -115,3 +115,10 @@ def test_unwritable_output_folder(tiny_model_dir, tmp_path, monkeypatch):
     result = invoke(*render_args(tiny_model_dir, tmp_path / "new" / "clip.mp4"))
     assert result.exit_code == 2 and f"output: folder {tmp_path} is not writable" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_camera_probe_refuses_a_folder_without_a_denoiser_or_latents(tmp_path, tiny_model_dir):
+    result = CliRunner().invoke(app, ["train", "camera-probe", "--model", str(tmp_path), "--data", str(tmp_path)])
+    assert result.exit_code == 2 and "has no denoiser/config.json" in result.output
+    result = CliRunner().invoke(app, ["train", "camera-probe", "--model", str(tiny_model_dir), "--data", str(tmp_path)])
+    assert result.exit_code == 2 and "data: no rendered shards in" in result.output

@@ -89,9 +89,18 @@ def train_camera_probe(
     from videogen.train.data import ClipStore
     from videogen.train.denoiser import camera_sensitivity
 
+    from videogen.errors import UsageError
+
     torch.set_num_threads(1)
-    denoiser = CameraUNet3D.from_pretrained(model / "denoiser", torch_dtype=torch.float32).eval()
-    for timestep, losses in camera_sensitivity(denoiser, ClipStore.load(data, with_latents=True), clips=clips).items():
+    with usage_errors():
+        if not (model / "denoiser" / "config.json").is_file():
+            raise UsageError(f"model: {model} has no denoiser/config.json, so it is not a videogen model folder")
+        try:
+            store = ClipStore.load(data, with_latents=True)
+        except FileNotFoundError as error:
+            raise UsageError(f"data: {error}") from None
+        denoiser = CameraUNet3D.from_pretrained(model / "denoiser", torch_dtype=torch.float32).eval()
+    for timestep, losses in camera_sensitivity(denoiser, store, clips=clips).items():
         typer.echo(f"t={timestep}: " + ", ".join(f"{name} {loss:.4f}" for name, loss in losses.items()))
 
 
