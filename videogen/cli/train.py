@@ -85,13 +85,11 @@ def train_camera_probe(
     """Does the denoiser read its camera? Its loss with the true, a zeroed and a negated camera condition."""
     import torch
 
+    from videogen.errors import UsageError
     from videogen.models.denoiser import CameraUNet3D
     from videogen.train.data import ClipStore
     from videogen.train.denoiser import camera_sensitivity
 
-    from videogen.errors import UsageError
-
-    torch.set_num_threads(1)
     with usage_errors():
         if not (model / "denoiser" / "config.json").is_file():
             raise UsageError(f"model: {model} has no denoiser/config.json, so it is not a videogen model folder")
