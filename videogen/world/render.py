@@ -407,8 +407,8 @@ class World:
 
     def _kite(self, dx: Array, dy: Array, light: Array, phase: float) -> tuple[Array, Array]:
         """A diamond kite in two colours with a waving tail."""
-        diamond = np.abs(dx) / 0.65 + np.abs(dy) / 0.95 < 1
-        tail = (dy > 0.9) & (dy < 2.8) & (np.abs(dx - 0.18 * np.sin(3 * dy + phase)) < 0.06)
+        diamond = np.abs(dx) / 1.0 + np.abs(dy) / 1.45 < 1  # about 1.5% of a 128 frame: big enough to read in fog
+        tail = (dy > 1.35) & (dy < 4.0) & (np.abs(dx - 0.27 * np.sin(2 * dy + phase)) < 0.1)
         colour = np.where(((dx > 0) ^ (dy > 0))[..., None], _rgb(0.95, 0.15, 0.60), _rgb(0.10, 0.80, 0.90))
         rgb = np.where(tail[..., None], _rgb(0.95, 0.95, 0.3), colour) * light
         return diamond | tail, rgb
@@ -420,7 +420,8 @@ class World:
         for (off_x, off_y), flap in zip(offsets, flaps):
             bx, by = dx - off_x, dy - off_y
             lift = 0.5 * np.sin(2 * np.pi * 3.0 * clock + flap)  # wing tips above (V) or below the body
-            mask |= (np.abs(bx) < 0.6) & (np.abs(by + lift * np.abs(bx)) < 0.14)  # about 10 x 2 pixels at 128
+            # about 12 x 3 pixels at 128: thick enough to survive pixel art's 3-pixel blocks
+            mask |= (np.abs(bx) < 0.75) & (np.abs(by + lift * np.abs(bx)) < 0.2)
         return mask, np.broadcast_to(colour, dx.shape + (3,))
 
     def _boat(self, dx: Array, dy: Array, light: Array) -> tuple[Array, Array]:
@@ -456,10 +457,10 @@ class World:
             rgb = rgb + (body * 1.1 - rgb) * disc
         if self.scene.clouds != "clear":
             shade = sample_tile(self.tiles[1], rays.dx * 40, rays.dz * 40)[..., None]
-            tone = 0.55 * self.light + 0.45 * self.horizon
+            tone = 0.7 * self.light + 0.4 * self.horizon  # brighter than the sky behind, even at dawn and dusk
             if self.scene.clouds == "overcast":
                 tone = tone * 0.75
-            tone = np.maximum(tone, _rgb(0.16, 0.17, 0.22))  # moonlit clouds stay grey against the night sky
+            tone = np.maximum(tone, _rgb(0.22, 0.23, 0.30))  # moonlit clouds stay grey against the night sky
             rgb = rgb + (tone * (0.8 + 0.4 * shade) - rgb) * cover[..., None]
         return rgb
 
@@ -476,7 +477,7 @@ class World:
             cover = smoothstep(0.45, 0.62, density)
         else:
             cover = 0.8 + 0.2 * smoothstep(0.3, 0.6, density)
-        return cover * upward * np.exp(-t / 4000.0) * smoothstep(-0.01, 0.08, -rays.dy)
+        return cover * upward * np.exp(-t / 4000.0) * smoothstep(-0.01, 0.05, -rays.dy)
 
     def _ground_colour(self, x: Array, z: Array, t: Array) -> Array:
         """Textured ground albedo times light: grass patches, sand ripples, snow, cracked rock."""
@@ -535,11 +536,15 @@ class World:
             (paint_cutout if isinstance(element, Cutout) else paint_sprite)(canvas, dist, rays, element)
         return canvas, dist
 
-    def fog(self, canvas: Array, dist: Array) -> Array:
-        """Aerial perspective and fog: blend to the fog colour by 1 - exp(-distance / length) (Beer-Lambert)."""
+    def fog(self, canvas: Array, dist: Array, rays: Rays) -> Array:
+        """Aerial perspective and fog: blend to the fog colour by 1 - exp(-distance / length) (Beer-Lambert).
+
+        The sky is seen through the fog layer only: most at the horizon, less looking up, where the path through
+        the layer is shorter (so clouds overhead still show in fog)."""
         weather = self.scene.weather
         amount = np.minimum(1.0 - np.exp(-dist / FOG_LENGTH[weather]), FOG_MAX[weather])
-        sky_amount = {"clear": 0.0, "fog": 0.85, "snow": 0.45, "rain": 0.55}[weather]
+        horizon_amount = {"clear": 0.0, "fog": 0.85, "snow": 0.45, "rain": 0.55}[weather]
+        sky_amount = horizon_amount * (1.0 - 0.55 * smoothstep(0.03, 0.35, -rays.dy))
         amount = np.where(np.isfinite(dist), amount, sky_amount)[..., None]
         colour = 0.55 * self.horizon + 0.45 * self.light * (0.8 if weather == "fog" else 0.6)
         return canvas + (colour - canvas) * amount
@@ -589,7 +594,7 @@ def render_frames(scene: Scene, c2w: Array, focal: Array, width: int, height: in
     times = np.linspace(0.0, 1.0, len(c2w), dtype=np.float32)[:, None, None]  # (F, 1, 1) clip time
     rays = camera_rays(c2w, focal, width, height)
     canvas, dist = world.background(rays, times)
-    frames = world.precipitation(world.fog(canvas, dist), times)
+    frames = world.precipitation(world.fog(canvas, dist, rays), times)
     return apply_look(np.clip(frames, 0.0, 1.0), scene.look, scene.seed)
 
 
