@@ -5,8 +5,8 @@ only on rendered world clips with cross-entropy; the weights ship beside this fi
     python -m videogen.eval.judge --cache /tmp/judge_data     # retrain after the renderer changes
 
 renders the training set in shards of 16,000 clips (cached under --cache, keyed by seed, count and sizes: clear
-it when the renderer changes; the three shards hold 9.4 GB in memory while training), trains on one thread (about
-13 minutes of rendering per shard and 7 of training per epoch over 48,000 clips on a busy 2-core machine),
+it when the renderer changes; the three shards hold 9.4 GB in memory while training), trains on --threads threads
+(about 13 minutes of rendering per shard and 7 of training per epoch over 48,000 clips on one busy core),
 writes judge.safetensors and prints the accuracy per attribute on 500 fresh renders of another seed. Attributes
 under JUDGE_MIN_ACCURACY there are reported as untrusted by the evaluation.
 """
@@ -249,8 +249,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=TRAIN_EPOCHS)
     parser.add_argument("--cache", type=Path, default=None, help="folder that keeps rendered clips between runs")
     parser.add_argument("--out", type=Path, default=JUDGE_PATH)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is polite on a shared machine)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)  # deterministic, and polite on a shared machine
+    torch.set_num_threads(args.threads)
     inputs, labels = training_dataset(args.cache, args.shards)
     network = train_judge(inputs, labels, args.epochs)
     save_judge(network, args.out)
