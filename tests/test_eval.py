@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from videogen.cli import app
 from videogen.eval import metrics
-from videogen.eval.evaluate import random_clip
+from videogen.eval.evaluate import random_clip, vae_round_trip
 from videogen.eval.judge import (
     JUDGE_FRAMES,
     JUDGE_MIN_ACCURACY,
@@ -127,6 +127,9 @@ def test_eval_command_reports_ceiling_above_floor(tiny_model_dir, tmp_path):
     assert ceiling["frechet_distance"] < floor["frechet_distance"]
     assert [clip["group"] for clip in ceiling["clips"]] == ["seen", "heldout_phrasing", "heldout_combination", "camera"]
     assert list(ceiling["camera_direction_accuracy"]) == ["pan_left:0.6"]  # camera adherence: the camera group only
+    assert list(report["sources"]) == ["floor", "model", "vae_ceiling", "ceiling"]  # the tiny model has a VAE
+    assert len(report["sources"]["vae_ceiling"]["clips"]) == len(ceiling["clips"])
+    assert "| metric | better | floor | model | vae ceiling | ceiling |" in (out / "report.md").read_text()
     assert report["vae_psnr_db"] is not None and set(report["judge"]["trusted"]) == set(report["judge"]["accuracy_on_fresh_renders"])
     judge = report["judge"]
     assert judge["trusted"] == {name: value >= JUDGE_MIN_ACCURACY for name, value in judge["accuracy_on_fresh_renders"].items()}
@@ -149,3 +152,7 @@ def test_world_command_writes_clips_and_contact_sheet(tmp_path):
         "contact_sheet.png"]
     truth = json.loads((tmp_path / "clip_00.json").read_text())
     assert truth["caption"] and len(truth["c2w"]) == 4
+
+
+def test_vae_round_trip_needs_a_vae():
+    assert vae_round_trip(object(), [np.zeros((2, 16, 16, 3), np.float32)]) is None  # the report then omits the source

@@ -160,6 +160,5 @@ def eval_command(
                                 judge_check=judge_check, seed=seed)
         with step_progress("generating") as progress:
             report = evaluate(pipe, settings, output, model_name=model, progress=progress)
-    scores = {name: report["sources"][name]["adherence_mean"] for name in ("floor", "model", "ceiling")}
-    typer.echo(f"{output / 'report.md'}: adherence floor {scores['floor']:.2f}, model {scores['model']:.2f}, "
-               f"ceiling {scores['ceiling']:.2f}")
+    scores = ", ".join(f"{name.replace('_', ' ')} {source['adherence_mean']:.2f}" for name, source in report["sources"].items())
+    typer.echo(f"{output / 'report.md'}: adherence {scores}")

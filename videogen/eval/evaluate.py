@@ -1,5 +1,6 @@
-"""The evaluation run: a model on the fixed prompt set, scored beside rendered ground truth (ceiling) and random
-frames (floor); writes report.json, report.md and contact_sheet.png."""
+"""The evaluation run: a model on the fixed prompt set, scored beside rendered ground truth (ceiling), the same
+ground truth passed through the model's own VAE (the most a model with that VAE can show) and random frames (floor);
+writes report.json, report.md and contact_sheet.png."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from videogen.eval.judge import (
 from videogen.eval.prompts import CAMERA_GROUP, GROUPS, EvalPrompt, balanced_subset, load_prompt_set
 from videogen.world import ATTRIBUTES, render_clip
 
-SOURCES = ("floor", "model", "ceiling")
+SOURCES = ("floor", "model", "vae_ceiling", "ceiling")  # vae_ceiling: absent for a pipeline without a VAE
 
 
 @dataclass(frozen=True)
@@ -99,20 +100,21 @@ def summarise(prompts: list[EvalPrompt], clips: list[np.ndarray], judge: Judge, 
     }
 
 
-def vae_psnr(pipe, clips: list[np.ndarray]) -> float | None:
-    """Mean PSNR of rendered clips passed through the pipeline's VAE (encode, take the mode, decode)."""
+def vae_round_trip(pipe, clips: list[np.ndarray]) -> list[np.ndarray] | None:
+    """Clips (F, H, W, 3) in [0, 1] passed through the pipeline's VAE (encode, take the mode, decode); None without
+    a VAE."""
     import torch
 
     vae = getattr(pipe, "vae", None)
     if vae is None:
         return None
-    scores = []
+    decoded_clips = []
     with torch.no_grad():
         for clip in clips:
             images = torch.from_numpy(clip).permute(0, 3, 1, 2).to(vae.device, vae.dtype) * 2 - 1  # (F, H, W, 3) -> (F, 3, H, W)
             decoded = vae.decode(vae.encode(images).latent_dist.mode()).sample
-            scores.append(metrics.psnr(clip, ((decoded.float() + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()))
-    return float(np.mean(scores))
+            decoded_clips.append(((decoded.float() + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy())
+    return decoded_clips
 
 
 def evaluate(pipe, settings: EvalSettings, out_dir: Path, model_name: str = "",
@@ -136,6 +138,9 @@ def evaluate(pipe, settings: EvalSettings, out_dir: Path, model_name: str = "",
         if progress:
             progress(index + 1, len(prompts))
     reference_embedding = judge.embed(np.stack([judge_frames(clip) for clip in reference]))
+    vae_ceiling = vae_round_trip(pipe, ceiling)
+    clips_by_source = {"floor": floor, "model": model, "vae_ceiling": vae_ceiling, "ceiling": ceiling}
+    trusted_names = {name for name, ok in trusted.items() if ok}
     report = {
         "model": model_name,
         "settings": {"num_frames": frames, "size": size, "steps": settings.steps, "guidance_scale": settings.guidance_scale,
@@ -143,9 +148,9 @@ def evaluate(pipe, settings: EvalSettings, out_dir: Path, model_name: str = "",
         "judge": {"accuracy_on_fresh_renders": accuracy, "min_accuracy": JUDGE_MIN_ACCURACY,
                   "trusted": trusted,
                   "fresh_renders": settings.judge_check},
-        "vae_psnr_db": vae_psnr(pipe, reference),
-        "sources": {name: summarise(prompts, clips, judge, reference_embedding, {n for n, ok in trusted.items() if ok})
-                    for name, clips in zip(SOURCES, (floor, model, ceiling))},
+        "vae_psnr_db": None if vae_ceiling is None else _mean(map(metrics.psnr, ceiling, vae_ceiling)),
+        "sources": {name: summarise(prompts, clips_by_source[name], judge, reference_embedding, trusted_names)
+                    for name in SOURCES if clips_by_source[name] is not None},
     }
     write_report(report, out_dir, prompts, model, ceiling)
     return report
@@ -171,30 +176,32 @@ def _cell(value) -> str:
 def markdown(report: dict) -> str:
     """The Markdown summary: headline metrics per source, adherence per attribute and group, the judge's accuracy."""
     sources = report["sources"]
+    shown = [name for name in SOURCES if name in sources]
+    header = " | ".join(name.replace("_", " ") for name in shown)
     camera_clips = sum(1 for clip in sources["model"]["clips"] if clip["group"] == CAMERA_GROUP)
     lines = [f"# Evaluation of {report['model'] or 'a model'}", "",
              (f"{report['settings']['prompts']} prompts, {report['settings']['num_frames']} frames at "
-              f"{report['settings']['size']}px. Floor: random frames; ceiling: rendered ground truth. Prompt adherence "
+              f"{report['settings']['size']}px. Floor: random frames; ceiling: rendered ground truth; vae ceiling: the "
+              "same ground truth encoded and decoded by the model's VAE (what its latents can hold). Prompt adherence "
               f"on the {', '.join(GROUPS)} groups; camera adherence on the {camera_clips} clips of the camera group "
               "(natural look, clear weather, daylight: scenes whose motion the estimator reads on ground truth)."), "",
-             "| metric | better | floor | model | ceiling |", "|---|---|---|---|---|"]
+             f"| metric | better | {header} |", "|---|---|" + "---|" * len(shown)]
     for key, title, higher in HEADLINE:
         better = {True: "higher", False: "lower", None: "-"}[higher]
-        lines.append(f"| {title} | {better} | " + " | ".join(_cell(sources[s][key]) for s in SOURCES) + " |")
+        lines.append(f"| {title} | {better} | " + " | ".join(_cell(sources[s][key]) for s in shown) + " |")
     lines += ["", f"VAE reconstruction PSNR on rendered clips: {_cell(report['vae_psnr_db'])} dB", "",
-              "## Prompt adherence per attribute (model / ceiling)", "",
+              f"## Prompt adherence per attribute ({' / '.join(shown[1:])})", "",
               "| attribute | judge accuracy | trusted | " + " | ".join(GROUPS) + " |",
               "|---|---|---|" + "---|" * len(GROUPS)]
     judge = report["judge"]
     for name in ATTRIBUTES:
-        cells = [f"{_cell(sources['model']['adherence'][g][name])} / {_cell(sources['ceiling']['adherence'][g][name])}"
-                 for g in GROUPS]
+        cells = [" / ".join(_cell(sources[s]["adherence"][g][name]) for s in shown[1:]) for g in GROUPS]
         trusted = "yes" if judge["trusted"][name] else "**no**"
         lines.append(f"| {name} | {judge['accuracy_on_fresh_renders'][name]:.3f} | {trusted} | " + " | ".join(cells) + " |")
-    lines += ["", "## Camera direction accuracy per preset (floor / model / ceiling)", "", "| camera | floor | model | ceiling |",
-              "|---|---|---|---|"]
+    lines += ["", f"## Camera direction accuracy per preset ({' / '.join(shown)})", "", f"| camera | {header} |",
+              "|---|" + "---|" * len(shown)]
     for preset in sources["model"]["camera_direction_accuracy"]:
-        lines.append(f"| {preset} | " + " | ".join(_cell(sources[s]["camera_direction_accuracy"][preset]) for s in SOURCES) + " |")
+        lines.append(f"| {preset} | " + " | ".join(_cell(sources[s]["camera_direction_accuracy"][preset]) for s in shown) + " |")
     lines += ["", "![contact sheet](contact_sheet.png)", ""]
     return "\n".join(lines)
 
