@@ -59,6 +59,26 @@ def test_subjects_and_trees_stay_legible(weather, time):
             assert shown.mean(axis=(1, 2)).min() > 0.004, (water, change, shown.mean(axis=(1, 2)))
 
 
+@pytest.mark.parametrize("weather,time", [("fog", "noon"), ("fog", "dusk"), ("rain", "dawn"), ("snow", "dusk"),
+                                          ("clear", "night")])
+def test_scattered_clouds_show_through_weather_and_dim_light(weather, time):
+    """Scattered clouds change at least 2.5% of the pixels (by 0.06) against a clear sky, also in fog at dusk."""
+    for seed in (1, 2, 3):
+        base = Scene(weather=weather, time=time, seed=seed)
+        shown = np.abs(render_clip(base.replace(clouds="scattered"), 2, 128, 128) - render_clip(base, 2, 128, 128)) > 0.06
+        assert shown.any(-1).mean() > 0.025, (seed, shown.any(-1).mean())
+
+
+@pytest.mark.parametrize("look", ["pixel_art", "ink_sketch", "film70s"])
+def test_small_subjects_survive_the_looks(look):
+    """The kite and the birds, the smallest subjects, still change 0.5% of the pixels in a styled dusk fog."""
+    base = Scene(look=look, time="dusk", weather="fog", seed=3)
+    without = render_clip(base, 2, 128, 128)
+    for subject in ("kite", "birds"):
+        shown = np.abs(render_clip(base.replace(subject=subject), 2, 128, 128) - without).max(-1) > 0.08
+        assert shown.mean() > 0.005, (subject, shown.mean())
+
+
 def test_splits_keep_heldout_pairs_apart():
     rng = np.random.default_rng(0)
     assert not any(heldout_pairs(sample_attributes(rng, "train")) for _ in range(300))
