@@ -9,7 +9,7 @@ import torch
 
 from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
-from videogen.train.denoiser import Batches, builtin_denoiser, camera_sensitivity, train_denoiser
+from videogen.train.denoiser import Batches, builtin_denoiser, camera_sensitivity, snr_weight, train_denoiser, training_scheduler
 from videogen.train.export import export_builtin
 from videogen.train.loop import CHECKPOINT
 from videogen.train.vae import cache_latents, train_vae
@@ -88,3 +88,12 @@ def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
     pipe = load_pipeline(str(export_builtin(str(tmp_path / "run"), str(tmp_path / "vae" / "vae"), tmp_path / "model")))
     pipe.set_progress_bar_config(disable=True)
     assert pipe("a lake", num_frames=2, num_inference_steps=2, seed=0).frames.shape == (1, 2, 128, 128, 3)
+
+
+def test_snr_weight_keeps_the_noisiest_steps():
+    """x0-space weight clip(SNR, 1, 5): 1 at pure noise (plain min-SNR gives 0 there), 5 at low noise."""
+    scheduler = training_scheduler()
+    timesteps = torch.tensor([0, 500, 999])
+    alphas = scheduler.alphas_cumprod[timesteps]
+    x0_weight = snr_weight(scheduler, timesteps) * (alphas / (1 - alphas).clamp(min=1e-8) + 1)
+    assert torch.allclose(x0_weight, torch.tensor([5.0, 1.0, 1.0]), atol=0.05), x0_weight

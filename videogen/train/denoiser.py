@@ -1,7 +1,7 @@
 """Train the built-in camera-conditioned temporal UNet on cached world latents, MiniLM captions and cameras.
 
 Objective: v-prediction (Salimans & Ho 2022) on a cosine schedule rescaled to zero terminal SNR (Lin et al.
-2024), with min-SNR-5 loss weighting (Hang et al. 2023); see docs/MODEL_CARD.md for why. Joint image and
+2024), with min-SNR-5 loss weighting (Hang et al. 2023) truncated below at SNR 1 (Salimans & Ho 2022); see docs/MODEL_CARD.md for why. Joint image and
 video training: every third step is a batch of single frames (num_frames=1), the others clips of 8 frames.
 Captions are re-phrased by the world's grammar every time a clip is drawn and dropped 10% of the time for
 classifier-free guidance (Ho & Salimans 2022); the camera condition is dropped 30% of the time so the
@@ -122,11 +122,15 @@ def encode_captions(text_encoder, tokenizer, captions: list[str]) -> torch.Tenso
     return text_encoder(**{name: value.to(text_encoder.device) for name, value in tokens.items()}).last_hidden_state
 
 
-def min_snr_weight(scheduler: DDPMScheduler, timesteps: torch.Tensor, gamma: float = 5.0) -> torch.Tensor:
-    """Min-SNR-gamma loss weight for v-prediction: min(SNR, gamma) / (SNR + 1) (Hang et al. 2023)."""
+def snr_weight(scheduler: DDPMScheduler, timesteps: torch.Tensor, gamma: float = 5.0) -> torch.Tensor:
+    """Loss weight for v-prediction: clip(SNR, 1, gamma) / (SNR + 1), the min-SNR-gamma weight of Hang et al. 2023
+    truncated below at 1 as in Salimans & Ho 2022, divided by SNR + 1 to apply to the v loss.
+
+    Plain min-SNR weights x0 by SNR, which vanishes at the noisiest steps (under 2% of the weight at t >= 800),
+    and those are the steps where layout, colour and camera motion are decided."""
     alphas = scheduler.alphas_cumprod.to(timesteps.device)[timesteps]
     snr = alphas / (1 - alphas).clamp(min=1e-8)
-    return torch.minimum(snr, torch.full_like(snr, gamma)) / (snr + 1)
+    return snr.clamp(1.0, gamma) / (snr + 1)
 
 
 @torch.no_grad()
@@ -196,7 +200,7 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
         target = scheduler.get_velocity(latents, noise, timesteps)
         prediction = denoiser(noisy, timesteps, encoder_hidden_states=context, camera=motion).sample
         per_sample = F.mse_loss(prediction, target, reduction="none").mean(dim=(1, 2, 3, 4))
-        loss = (per_sample * min_snr_weight(scheduler, timesteps)).mean()
+        loss = (per_sample * snr_weight(scheduler, timesteps)).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(denoiser.parameters(), 1.0)
