@@ -99,19 +99,12 @@ def test_judge_frames_sample_evenly_and_resize_to_uint8():
     assert (judge_frames(clip[:1]) == 0).all()  # a single frame is repeated
 
 
-# Attributes the shipped judge reads below the trust bar on fresh renders (measured on 500: clouds 0.944, subject
-# 0.932; on this test's 200: 0.93, 0.915). Terrain (0.962) and vegetation (0.952) now pass it. Trained on 48,000 clips
-# for 12 epochs (the 16,000-clip judge read clouds 0.908 and subject 0.850). Many of the remaining misses are not
-# legible in the world: scattered clouds under fog or out of a tilted view, a kite in night fog or among ink lines.
-# The report marks them untrusted; these floors catch regressions.
-BELOW_TRUST_BAR = {"clouds": 0.91, "subject": 0.90}
-
-
 def test_judge_recognises_fresh_renders():
-    """The shipped judge on renders it never saw (another seed than its training and test sets)."""
-    inputs, labels = rendered_dataset(200, seed=777, sizes=(JUDGE_SIDE,))
+    """The shipped judge on 500 renders it never saw (another seed than its training and test sets): every attribute
+    at the trust bar. 500, because at 95% the accuracy on 200 renders still wanders by 1.5% either way."""
+    inputs, labels = rendered_dataset(500, seed=777, sizes=(JUDGE_SIDE,))
     accuracy = judge_accuracy(load_judge(), inputs, labels)
-    assert all(value >= BELOW_TRUST_BAR.get(name, JUDGE_MIN_ACCURACY) for name, value in accuracy.items()), accuracy
+    assert all(value >= JUDGE_MIN_ACCURACY for value in accuracy.values()), accuracy
 
 
 def test_eval_command_reports_ceiling_above_floor(tiny_model_dir, tmp_path):

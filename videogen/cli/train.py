@@ -143,7 +143,7 @@ def eval_command(
     steps: int = typer.Option(25, help="Denoising steps."),
     guidance: float = typer.Option(7.5, help="Classifier-free guidance scale."),
     limit: Optional[int] = typer.Option(None, help="Evaluate this many prompts, balanced over the groups (default: all)."),
-    judge_check: int = typer.Option(120, help="Fresh renders that measure the judge's own accuracy."),
+    judge_check: int = typer.Option(500, help="Fresh renders that measure the judge's own accuracy."),
     seed: int = typer.Option(0),
     device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
 ):
