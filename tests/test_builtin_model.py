@@ -20,7 +20,7 @@ def test_builtin_landscapes_renders_a_two_step_clip_offline(monkeypatch):
     assert isinstance(pipe.denoiser, CameraUNet3D) and pipe.text_encoder.config.hidden_size == 384
     frames = pipe("sunset over a mountain lake, camera pans right", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5").frames
     assert frames.shape == (1, 4, 128, 128, 3) and np.isfinite(frames).all() and frames.std() > 0.01
-    # its camera input is inert (docs/MODEL_CARD.md), so its model_index.json turns latent shifting on
+    # its camera input barely matters (docs/MODEL_CARD.md), so its model_index.json turns latent shifting on
     assert pipe.config.default_camera_shift == 1.0
 
 

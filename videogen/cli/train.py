@@ -147,18 +147,19 @@ def eval_command(
     seed: int = typer.Option(0),
     device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
 ):
-    """Score a model on the fixed prompt set beside rendered ground truth (ceiling) and random frames (floor).
+    """Score a model on the fixed prompt set beside rendered ground truth (ceiling), that truth through the model's VAE
+    (vae ceiling) and random frames (floor).
 
     Example: videogen eval --model builtin:landscapes -o eval_report
     """
     with usage_errors():
         from videogen import load_pipeline
-        from videogen.eval.evaluate import EvalSettings, evaluate
+        from videogen.eval.evaluate import EvalSettings, evaluate, source_label
 
         pipe = load_pipeline(model, device=device)
         settings = EvalSettings(num_frames=frames, size=size, steps=steps, guidance_scale=guidance, limit=limit,
                                 judge_check=judge_check, seed=seed)
         with step_progress("generating") as progress:
             report = evaluate(pipe, settings, output, model_name=model, progress=progress)
-    scores = ", ".join(f"{name.replace('_', ' ')} {source['adherence_mean']:.2f}" for name, source in report["sources"].items())
+    scores = ", ".join(f"{source_label(name)} {source['adherence_mean']:.2f}" for name, source in report["sources"].items())
     typer.echo(f"{output / 'report.md'}: adherence {scores}")

@@ -28,6 +28,11 @@ from videogen.world import ATTRIBUTES, render_clip
 SOURCES = ("floor", "model", "vae_ceiling", "ceiling")  # vae_ceiling: absent for a pipeline without a VAE
 
 
+def source_label(name: str) -> str:
+    """How reports and the CLI name a source: "vae_ceiling" -> "vae ceiling"."""
+    return name.replace("_", " ")
+
+
 @dataclass(frozen=True)
 class EvalSettings:
     """What an evaluation run does; defaults are the full run."""
@@ -177,7 +182,8 @@ def markdown(report: dict) -> str:
     """The Markdown summary: headline metrics per source, adherence per attribute and group, the judge's accuracy."""
     sources = report["sources"]
     shown = [name for name in SOURCES if name in sources]
-    header = " | ".join(name.replace("_", " ") for name in shown)
+    labels = [source_label(name) for name in shown]
+    header = " | ".join(labels)
     camera_clips = sum(1 for clip in sources["model"]["clips"] if clip["group"] == CAMERA_GROUP)
     lines = [f"# Evaluation of {report['model'] or 'a model'}", "",
              (f"{report['settings']['prompts']} prompts, {report['settings']['num_frames']} frames at "
@@ -190,7 +196,7 @@ def markdown(report: dict) -> str:
         better = {True: "higher", False: "lower", None: "-"}[higher]
         lines.append(f"| {title} | {better} | " + " | ".join(_cell(sources[s][key]) for s in shown) + " |")
     lines += ["", f"VAE reconstruction PSNR on rendered clips: {_cell(report['vae_psnr_db'])} dB", "",
-              f"## Prompt adherence per attribute ({' / '.join(shown[1:])})", "",
+              f"## Prompt adherence per attribute ({' / '.join(labels[1:])})", "",
               "| attribute | judge accuracy | trusted | " + " | ".join(GROUPS) + " |",
               "|---|---|---|" + "---|" * len(GROUPS)]
     judge = report["judge"]
@@ -198,7 +204,7 @@ def markdown(report: dict) -> str:
         cells = [" / ".join(_cell(sources[s]["adherence"][g][name]) for s in shown[1:]) for g in GROUPS]
         trusted = "yes" if judge["trusted"][name] else "**no**"
         lines.append(f"| {name} | {judge['accuracy_on_fresh_renders'][name]:.3f} | {trusted} | " + " | ".join(cells) + " |")
-    lines += ["", f"## Camera direction accuracy per preset ({' / '.join(shown)})", "", f"| camera | {header} |",
+    lines += ["", f"## Camera direction accuracy per preset ({' / '.join(labels)})", "", f"| camera | {header} |",
               "|---|" + "---|" * len(shown)]
     for preset in sources["model"]["camera_direction_accuracy"]:
         lines.append(f"| {preset} | " + " | ".join(_cell(sources[s]["camera_direction_accuracy"][preset]) for s in shown) + " |")
