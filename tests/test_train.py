@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import torch
 
 from videogen.models.registry import load_pipeline
@@ -12,7 +14,7 @@ from videogen.train.data import ClipStore, render_shards, shard_ids
 from videogen.train.denoiser import Batches, builtin_denoiser, camera_sensitivity, snr_weight, train_denoiser, training_scheduler
 from videogen.train.export import export_builtin
 from videogen.train.loop import CHECKPOINT
-from videogen.train.vae import cache_latents, train_vae
+from videogen.train.vae import cache_latents, shifted_latent_batch, train_vae
 
 
 def test_train_stages_resume_export_and_render(tmp_path):
@@ -30,8 +32,9 @@ def test_train_stages_resume_export_and_render(tmp_path):
     assert store.latents.shape == (4, 8, 4, 16, 16) and np.isfinite(scaling)
     assert abs(float(store.latents.astype(np.float32).std()) - 1) < 0.05  # scaled to unit variance
 
-    tuned = train_vae(str(data), str(tmp_path / "decoder"), steps=2, batch=2, crop=32, init=str(tmp_path / "vae" / "vae"),
-                      decoder_only=True, edge_weight=0.5, log_every=1)
+    tuned = train_vae(str(data), str(tmp_path / "decoder"), steps=2, batch=2, crop=128, init=str(tmp_path / "vae" / "vae"),
+                      decoder_only=True, edge_weight=0.5, shift_share=0.5, log_every=1, checkpoint_every=1)
+    assert "shifted_psnr" in json.loads((tmp_path / "decoder" / "log.jsonl").read_text().splitlines()[-1])
     for name, weight in vae.state_dict().items():  # the encoder (so the cached latents) is untouched
         assert torch.equal(weight, tuned.state_dict()[name]) == (not name.startswith(("decoder.", "post_quant_conv."))), name
 
@@ -64,6 +67,42 @@ def test_train_stages_resume_export_and_render(tmp_path):
     pipe.set_progress_bar_config(disable=True)
     frames = pipe("a lake at dusk", num_frames=2, num_inference_steps=2, seed=0, camera="pan_left:0.3").frames
     assert frames.shape == (1, 2, 128, 128, 3) and np.isfinite(frames).all()
+
+
+class PoolingEncoder:
+    """A stand-in VAE whose latents are 8x8 block means of the picture, so a latent warp and a picture warp can be
+    compared directly."""
+
+    device = torch.device("cpu")
+
+    def encode(self, images):
+        return SimpleNamespace(latent_dist=SimpleNamespace(mean=torch.nn.functional.avg_pool2d(images, 8)))
+
+
+def test_shifted_latents_and_targets_move_together():
+    """shifted_latent_batch warps the latents and the target pictures by the same move: the target's block means
+    match the shifted latents far better than they match the unmoved frame."""
+    rows, columns = np.mgrid[0:128, 0:128] / 128
+    rng = np.random.default_rng(0)
+    frames = [np.stack([np.sin(2 * np.pi * (a * columns + b * rows) + phase) for phase in rng.uniform(0, 6, 3)], -1)
+              for a, b in rng.uniform(0.5, 2, (4, 2))]  # smooth pictures, so block means commute with the warp
+    clips = np.round((np.stack(frames)[None] + 1) * 127.5).astype(np.uint8)  # (1, 4, 128, 128, 3)
+    latents, targets = shifted_latent_batch(PoolingEncoder(), clips, count=12, rng=np.random.default_rng(1))
+    assert latents.shape == (12, 3, 16, 16) and targets.shape == (12, 3, 128, 128)
+    pooled_targets = torch.nn.functional.avg_pool2d(targets, 8)
+    moved = (latents - pooled_targets).abs().mean()
+    unmoved = min((torch.nn.functional.avg_pool2d(torch.from_numpy(frame).permute(2, 0, 1).float()[None] / 127.5 - 1, 8)
+                   - pooled_targets).abs().mean() for frame in clips[0])
+    assert moved < 0.25 * unmoved, (moved, unmoved)
+
+
+def test_shift_share_needs_a_decoder_fine_tune_on_whole_frames(tmp_path):
+    data = tmp_path / "data"
+    render_shards(data, num_clips=2, num_frames=2, size=128, shard_size=2, log=lambda line: None)
+    with pytest.raises(ValueError, match="needs decoder_only"):
+        train_vae(str(data), str(tmp_path / "vae"), steps=1, batch=2, crop=128, shift_share=0.5)
+    with pytest.raises(ValueError, match="needs whole frames"):
+        train_vae(str(data), str(tmp_path / "vae"), steps=1, batch=2, crop=32, decoder_only=True, shift_share=0.5)
 
 
 def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):

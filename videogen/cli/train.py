@@ -53,12 +53,15 @@ def train_decoder_command(
     steps: int = typer.Option(3000),
     batch: int = typer.Option(4),
     edge_weight: float = typer.Option(0.5, help="Weight of the L1 loss on image gradients (sharpness)."),
+    shift_share: float = typer.Option(0.5, min=0.0, max=1.0,
+                                      help="Share of each batch that is latents warped by a random camera move, "
+                                           "as latent shifting warps them (0: plain frames only)."),
 ):
     """Fine-tune the VAE's decoder alone on whole frames (the encoder, so the cached latents, stay as they are)."""
     from videogen.train.vae import train_vae
 
     train_vae(str(data), str(out), steps, batch=batch, crop=128, lr=1e-4, init=str(vae), decoder_only=True,
-              edge_weight=edge_weight)
+              edge_weight=edge_weight, shift_share=shift_share)
     typer.echo(f"{out / 'vae'}: export with --vae {out / 'vae'}")
 
 

@@ -7,7 +7,9 @@ cost 4 dB (23.2 dB on 48px crops vs 19.2 dB on whole frames before the whole-fra
 
 A trained VAE's decoder can then be fine-tuned alone (`decoder_only`): the encoder is frozen, so cached
 latents and a UNet trained on them stay valid, and an L1 loss on image gradients (`edge_weight`) asks for
-the sharp edges that L1 + MSE alone average away.
+the sharp edges that L1 + MSE alone average away. Part of each batch (`shift_share`) can be latents warped the
+way the pipeline's latent shifting warps them, so the decoder learns to draw a warped latent as the warped picture
+(decoding shifted latents of rendered clips had lost 60% of the camera's motion).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL
+
+import cameras
 
 from videogen.train.data import LATENTS, ClipStore, save_array, shard_ids
 from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
@@ -51,12 +55,48 @@ def random_crops(frames: np.ndarray, batch: int, crop: int, rng: np.random.Gener
     return torch.from_numpy(out).permute(0, 3, 1, 2).float() / 127.5 - 1  # (B, H, W, 3) -> (B, 3, H, W)
 
 
+SHIFT_MOVES = tuple(name for name in cameras.PRESETS if name not in ("static", "handheld"))
+SHIFT_MAX_INTENSITY = 1.5  # a whole preset move and a half between the two frames of a pair
+
+
+@torch.no_grad()
+def shifted_latent_batch(vae: AutoencoderKL, clips: np.ndarray, count: int, rng: np.random.Generator
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Latents as latent shifting leaves them and the pictures they should decode to (the equivariance target of
+    Kouzelis et al. 2025, "EQ-VAE"): a frame of a random clip is encoded and warped by a random camera move with
+    `cameras.shift_latents`, and the same warp of its pixels is the target; where the warp leaves the frame, both
+    keep another frame of the clip, as the pipeline keeps a frame's own latents there.
+
+    clips: (N, F, H, W, 3) uint8. Returns latent means (count, C, h, w) and targets (count, 3, H, W) in [-1, 1]."""
+    latents, targets = [], []
+    for _ in range(count):
+        clip = clips[rng.integers(len(clips))]
+        first, second = rng.choice(len(clip), size=2, replace=False)
+        pair = np.stack([clip[first], clip[second]])
+        images = torch.from_numpy(pair).to(vae.device).permute(0, 3, 1, 2).float() / 127.5 - 1  # (2, 3, H, W)
+        move = cameras.parse_camera(f"{rng.choice(SHIFT_MOVES)}:{rng.uniform(0.05, SHIFT_MAX_INTENSITY):.3f}").trajectory(2)
+        encoded = vae.encode(images).latent_dist.mean  # (2, C, h, w)
+        # (2, C, h, w) -> (1, C, 2, h, w): frame 0 warped into frame 1
+        latents.append(cameras.shift_latents(encoded.transpose(0, 1)[None], move)[0, :, 1])
+        targets.append(cameras.shift_latents(images.transpose(0, 1)[None], move)[0, :, 1])
+    return torch.stack(latents), torch.stack(targets)
+
+
 def psnr(vae: AutoencoderKL, frames: np.ndarray) -> float:
     """Reconstruction PSNR (dB) of whole uint8 frames (N, H, W, 3) through the posterior mean."""
     images = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1
     with torch.no_grad():
         reconstructed = vae.decode(vae.encode(images).latent_dist.mean).sample.clamp(-1, 1)
     error = F.mse_loss((reconstructed + 1) / 2, (images + 1) / 2).item()
+    return float(10 * np.log10(1 / error))
+
+
+def shifted_psnr(vae: AutoencoderKL, clips: np.ndarray, count: int = 16, seed: int = 0) -> float:
+    """PSNR (dB) of decoded shifted latents against the shifted pictures, on a fixed draw of `count` pairs."""
+    latents, targets = shifted_latent_batch(vae, clips, count, np.random.default_rng(seed))
+    with torch.no_grad():
+        decoded = vae.decode(latents).sample.clamp(-1, 1)
+    error = F.mse_loss((decoded + 1) / 2, (targets + 1) / 2).item()
     return float(10 * np.log10(1 / error))
 
 
@@ -68,12 +108,15 @@ def image_gradient_l1(reconstructed: torch.Tensor, images: torch.Tensor) -> torc
 
 def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int = 48, lr: float = 4e-4, seed: int = 0,
               log_every: int = 50, checkpoint_every: int = 250, init: str | None = None, decoder_only: bool = False,
-              edge_weight: float = 0.0, latent_channels: int = 4) -> AutoencoderKL:
+              edge_weight: float = 0.0, latent_channels: int = 4, shift_share: float = 0.0) -> AutoencoderKL:
     """Train (or resume) the VAE in `out`; returns the EMA weights. Same code on CPU and CUDA.
 
     init: a saved VAE folder to start from (default: the built-in architecture, random); decoder_only: train the
     decoder alone on the frozen encoder's latent means; edge_weight: weight of image_gradient_l1; latent_channels:
-    of a new VAE (a resumed or `init` one keeps its own)."""
+    of a new VAE (a resumed or `init` one keeps its own); shift_share: with decoder_only, the share of each batch
+    that is shifted latents (shifted_latent_batch) rather than plain frames."""
+    if shift_share and not (decoder_only and 0 < shift_share <= 1):
+        raise ValueError(f"shift_share {shift_share:g}: needs decoder_only and a share in (0, 1]")
     build = (lambda: builtin_vae(latent_channels)) if init is None else (lambda: AutoencoderKL.from_pretrained(init))
     run = start_run(out, build, lr, weight_decay=0.0, seed=seed)
     folder, device, vae, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
@@ -83,14 +126,22 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int = 48, l
     log = TrainLog(folder, "images")
     store = ClipStore.load(data)
     holdout = max(1, min(8, len(store.clips) // 4))
-    held_out = np.asarray(store.clips[-holdout:, 0])  # first frames of the last clips, never trained on
+    held_out_clips = np.asarray(store.clips[-holdout:])  # the last clips, never trained on
+    held_out = held_out_clips[:, 0]
     train_clips = store.clips[:-holdout]
+    if shift_share and crop != train_clips.shape[2]:
+        raise ValueError(f"shift_share needs whole frames: crop {crop}, frames {train_clips.shape[2]} px")
+    shifted = round(batch * shift_share)
     rng = np.random.default_rng([seed, step])
     while step < steps:
-        images = random_crops(train_clips, batch, crop, rng).to(device)
+        images = random_crops(train_clips, batch - shifted, crop, rng).to(device)
         if decoder_only:
             with torch.no_grad():
-                latents, kl = vae.encode(images).latent_dist.mean, 0.0  # what cache_latents stores
+                latents, kl = vae.encode(images).latent_dist.mean if len(images) else None, 0.0  # what cache_latents stores
+            if shifted:
+                shifted_latents, shifted_images = shifted_latent_batch(vae, train_clips, shifted, rng)
+                latents = shifted_latents if latents is None else torch.cat([latents, shifted_latents])
+                images = torch.cat([images, shifted_images])
         else:
             posterior = vae.encode(images).latent_dist
             latents, kl = posterior.sample(), KL_WEIGHT * posterior.kl().mean()
@@ -105,7 +156,10 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int = 48, l
         step += 1
         log.add(loss.item(), batch)
         if step % log_every == 0:
-            log.flush(step, **({"psnr": psnr(ema.cpu(), held_out)} if step % checkpoint_every == 0 else {}))
+            scores = {"psnr": psnr(ema.cpu(), held_out)} if step % checkpoint_every == 0 else {}
+            if scores and shift_share:
+                scores["shifted_psnr"] = shifted_psnr(ema, held_out_clips)
+            log.flush(step, **scores)
             ema.to(device)
         if step % checkpoint_every == 0 or step == steps:
             save_checkpoint(folder, vae, optimizer, step, ema)
