@@ -92,13 +92,17 @@ def warp_noise(noise: torch.Tensor, trajectory: Trajectory, strength: float = 1.
 
 
 def shift_latents(latents: torch.Tensor, trajectory: Trajectory, strength: float = 1.0,
-                  depth: float = DEFAULT_DEPTH) -> torch.Tensor:
+                  depth: float = DEFAULT_DEPTH, feather: float = 0.0) -> torch.Tensor:
     """Latent shifting for the first denoising steps: each frame blended with frame 0 warped into it by the
     camera's plane homography (bilinear, torch grid_sample); pixels frame 0 does not cover keep their own value.
 
-    latents: (B, C, F, h, w); strength 0 returns the input, 1 replaces each frame with warped frame 0."""
+    latents: (B, C, F, h, w), or decoded frames (B, 3, F, H, W); strength 0 returns the input, 1 replaces each
+    frame with warped frame 0. feather: pixels over which the blend fades out towards frame 0's edges (0: a hard
+    edge), so a warped picture meets the frame's own pixels without a seam and leaves frame 0's border behind."""
     _check_video_tensor(latents, "latents")
     _check_strength(strength)
+    if feather < 0:
+        raise CameraError(f"feather {feather:g} must be at least 0 pixels")
     batch, channels, num_frames, height, width = latents.shape
     homographies = _fit_frames(trajectory, num_frames).homographies(width, height, depth)  # frame 0 -> frame f
     source = np.einsum("fij,hwj->fhwi", np.linalg.inv(homographies), pixel_grid(width, height))
@@ -106,9 +110,10 @@ def shift_latents(latents: torch.Tensor, trajectory: Trajectory, strength: float
     grid = torch.from_numpy(2 * source / [width - 1, height - 1] - 1).to(latents.device, torch.float32)
     first = latents[:, :, 0].float().repeat_interleave(num_frames, dim=0)  # (B, C, h, w) -> (B*F, C, h, w)
     warped = F.grid_sample(first, grid.repeat(batch, 1, 1, 1), align_corners=True)
-    covered = (grid.abs() <= 1).all(-1).repeat(batch, 1, 1)[:, None]  # (B*F, 1, h, w)
+    # pixels from frame 0's nearest edge (negative outside it) -> blend weight, (F, h, w)
+    inside = np.minimum(source, [width - 1, height - 1] - source).min(-1)
+    weight = (inside >= 0).astype(np.float32) if feather == 0 else np.clip(inside / feather, 0, 1)
+    weight = torch.from_numpy(strength * weight).to(latents.device, torch.float32)[None, None]  # (1, 1, F, h, w)
     # (B*F, C, h, w) -> (B, C, F, h, w)
     warped = warped.reshape(batch, num_frames, channels, height, width).transpose(1, 2)
-    covered = covered.reshape(batch, num_frames, 1, height, width).transpose(1, 2)
-    blended = torch.lerp(latents.float(), warped, strength)
-    return torch.where(covered, blended, latents.float()).to(latents.dtype)
+    return torch.lerp(latents.float(), warped, weight).to(latents.dtype)

@@ -112,6 +112,19 @@ def test_shift_latents_warps_frame_zero_into_each_frame():
     torch.testing.assert_close(shift_latents(latents, trajectory, strength=0.0), latents)
 
 
+def test_feathered_shift_fades_out_towards_frame_zero_edges():
+    latents = gaussian_noise(2)
+    shifted = shift_latents(latents, truck_trajectory(2, pixels_per_frame=2), feather=4)
+    middle = LATENT // 2  # rows far from the top and bottom edges
+    own, moved = latents[:, :, 1, middle], latents[:, :, 0, middle, 2:]  # frame 1's pixel and frame 0's, 2 px right
+    # columns LATENT-3, -4, -5, -6 come from frame 0's columns LATENT-1 ... LATENT-4: 0, 1, 2, 3 pixels from its edge
+    for column, weight in [(LATENT - 3, 0.0), (LATENT - 4, 0.25), (LATENT - 5, 0.5), (LATENT - 6, 0.75), (LATENT // 2, 1.0)]:
+        torch.testing.assert_close(shifted[:, :, 1, middle, column],
+                                   torch.lerp(own[..., column], moved[..., column], weight))
+    with pytest.raises(CameraError, match="feather -1 must be at least 0 pixels"):
+        shift_latents(latents, truck_trajectory(2, pixels_per_frame=2), feather=-1)
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: warp_noise(torch.zeros(2, 3, 4), Trajectory.static(4)), r"noise has shape \(2, 3, 4\)"),
     (lambda: warp_noise(torch.zeros(1, 1, 2, 4, 4), Trajectory.static(2), strength=1.5), "strength 1.5 is out of range 0..1"),

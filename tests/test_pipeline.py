@@ -142,6 +142,17 @@ def test_camera_shift_pulls_the_latents_along_the_path_for_any_denoiser(tiny_pip
     torch.testing.assert_close(cameras.shift_latents(shifted, trajectory), shifted)
     unshifted = tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5", output_type="latent").frames
     assert not torch.allclose(cameras.shift_latents(unshifted, trajectory), unshifted)
+    # the decoded pictures are moved along the path too, at full resolution: decoded frame 0, warped and feathered
+    frames = tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5", camera_shift=1.0,
+                           output_type="pt").frames
+    decoded = tiny_pipeline.decode_latents(shifted).transpose(1, 2)  # (B, F, 3, H, W) -> (B, 3, F, H, W)
+    feather = 2 * tiny_pipeline.vae_scale_factor
+    torch.testing.assert_close(frames, cameras.shift_latents(decoded, trajectory, feather=feather).transpose(1, 2))
+    assert not torch.allclose(frames, decoded.transpose(1, 2))
+    half = tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5", camera_shift=0.5,
+                         output_type="latent").frames
+    torch.testing.assert_close(tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5",
+                                             camera_shift=0.5, output_type="pt").frames, tiny_pipeline.decode_latents(half))
     with pytest.raises(UsageError, match="camera_shift: got 1.5; must be between 0 and 1"):
         tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, camera="pan_right:0.5", camera_shift=1.5)
 

@@ -193,8 +193,9 @@ class VideoPipeline(DiffusionPipeline):
         camera_strength: how strongly the training-free controls follow the camera (0..1): a foreign denoiser's
             initial noise, and the latent shift below.
         camera_shift: share of the denoising steps (0..1) after which the latents are pulled along the camera
-            (`cameras.shift_latents`: each frame blended with frame 0 warped into it), for any denoiser. None: the
-            model's `default_camera_shift` (from its model_index.json; 0 when absent).
+            (`cameras.shift_latents`: each frame blended with frame 0 warped into it), for any denoiser; at 1 the
+            decoded frames are shifted the same way. None: the model's `default_camera_shift` (from its
+            model_index.json; 0 when absent).
         conditioning: pixels to keep and start from (videogen.conditioning: sdedit, inpaint, outpaint,
             image_to_video, keyframes, continuation). Kept latents are replaced at every step by the input's
             latents noised to that step's level -- blended latent diffusion (Avrahami et al. 2023), chosen over
@@ -269,6 +270,12 @@ class VideoPipeline(DiffusionPipeline):
         if output_type == "latent":
             return VideoPipelineOutput(frames=latents)
         frames = self.decode_latents(latents)  # (B, F, 3, H, W)
+        if shift_steps and shift_steps == len(timesteps):
+            # the latents followed the camera to the last step: move the pictures the same way, because a decoder
+            # draws a latent warped by a fraction of a latent pixel as a cross-fade, not as motion; the feather
+            # keeps frame 0's decoded border out of the picture and hides the seam with the uncovered pixels
+            frames = cameras.shift_latents(frames.transpose(1, 2), trajectory, strength=camera_strength,
+                                           feather=2 * self.vae_scale_factor).transpose(1, 2)
         self.maybe_free_model_hooks()
         if conditioning is not None:
             kept = torch.from_numpy(conditioning.frames).permute(0, 3, 1, 2).to(frames)  # (F, H, W, 3) -> (F, 3, H, W)
