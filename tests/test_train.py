@@ -8,13 +8,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from diffusers import AutoencoderKL
 
 from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
 from videogen.train.denoiser import Batches, builtin_denoiser, camera_sensitivity, snr_weight, train_denoiser, training_scheduler
-from videogen.train.export import export_builtin
+from videogen.errors import UsageError
+from videogen.train.export import export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT
-from videogen.train.vae import cache_latents, shifted_latent_batch, train_vae
+from videogen.train.vae import builtin_vae, cache_latents, shifted_latent_batch, train_vae
 
 
 def test_train_stages_resume_export_and_render(tmp_path):
@@ -31,6 +33,11 @@ def test_train_stages_resume_export_and_render(tmp_path):
     store = ClipStore.load(data, with_latents=True)
     assert store.latents.shape == (4, 8, 4, 16, 16) and np.isfinite(scaling)
     assert abs(float(store.latents.astype(np.float32).std()) - 1) < 0.05  # scaled to unit variance
+    vae.register_to_config(scaling_factor=2 * scaling)  # new data for a trained model keeps the model's factor
+    assert cache_latents(str(data), vae, keep_scaling=True) == 2 * scaling
+    assert abs(float(ClipStore.load(data, with_latents=True).latents.astype(np.float32).std()) - 2) < 0.1
+    vae.register_to_config(scaling_factor=scaling)
+    cache_latents(str(data), vae)
 
     tuned = train_vae(str(data), str(tmp_path / "decoder"), steps=2, batch=2, crop=128, init=str(tmp_path / "vae" / "vae"),
                       decoder_only=True, edge_weight=0.5, shift_share=0.5, log_every=1, checkpoint_every=1)
@@ -60,6 +67,12 @@ def test_train_stages_resume_export_and_render(tmp_path):
     index = json.loads((model / "model_index.json").read_text())
     assert index["_training_steps"] == 3 and "text_encoder" not in index
     assert load_pipeline(str(model)).config.default_camera_shift == 0.5
+    export_decoder(str(tmp_path / "decoder" / "vae"), model)  # the decoder fine-tune replaces the VAE, denoiser kept
+    shipped_vae = AutoencoderKL.from_pretrained(model / "vae").state_dict()  # not load_pipeline: it caches the model
+    assert all(torch.equal(weight.half(), shipped_vae[name].half()) for name, weight in tuned.state_dict().items())
+    builtin_vae().save_pretrained(tmp_path / "other")  # a fresh encoder: the denoiser would not fit it
+    with pytest.raises(UsageError, match="has another encoder than"):
+        export_decoder(str(tmp_path / "other"), model)
     resumed = train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(tmp_path / "again"), steps=0, init=str(model / "denoiser"))
     shipped = load_pipeline(str(model)).denoiser.state_dict()
     assert all(torch.equal(weight.half(), shipped[name].half()) for name, weight in resumed.state_dict().items())

@@ -45,6 +45,20 @@ def train_vae_command(
     typer.echo(f"{out / 'vae'}: latents cached in {data}, scaling factor {scaling:.4f}")
 
 
+@train_app.command("latents")
+def train_latents_command(
+    data: Path = typer.Option(Path("runs/data")),
+    vae: Path = typer.Option(Path("videogen/models/builtin/landscapes/vae"), help="The VAE whose latents to cache."),
+):
+    """Encode rendered clips with a trained VAE, at its own scaling factor: data for fine-tuning a model on it."""
+    from diffusers import AutoencoderKL
+
+    from videogen.train.vae import cache_latents
+
+    scaling = cache_latents(str(data), AutoencoderKL.from_pretrained(vae).float(), keep_scaling=True)
+    typer.echo(f"latents cached in {data}, scaling factor {scaling:.4f}")
+
+
 @train_app.command("decoder")
 def train_decoder_command(
     data: Path = typer.Option(Path("runs/data")),
@@ -115,6 +129,16 @@ def train_export(
     from videogen.train.export import export_builtin
 
     typer.echo(f"exported to {export_builtin(str(run), str(vae), camera_shift=camera_shift)}")
+
+
+@train_app.command("export-decoder")
+def train_export_decoder(
+    vae: Path = typer.Option(Path("runs/decoder/vae"), help="A decoder fine-tune of the built-in model's VAE."),
+):
+    """Put a decoder fine-tune into builtin:landscapes; the denoiser stays (it needs the same encoder)."""
+    from videogen.train.export import export_decoder
+
+    typer.echo(f"exported to {export_decoder(str(vae))}")
 
 
 @app.command()

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL
 
+from videogen.errors import UsageError
 from videogen.models.registry import BUILTIN_ROOT
 from videogen.train.denoiser import builtin_denoiser, inference_scheduler
 from videogen.train.loop import CHECKPOINT
@@ -43,3 +44,21 @@ def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path = BUIL
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target
+
+
+def export_decoder(vae_folder: str, target: str | Path = BUILTIN_ROOT / "landscapes") -> Path:
+    """Replace the VAE of the exported model in `target` with a decoder fine-tune of it (`videogen train decoder`),
+    in fp16. Only the decoder may differ: the denoiser was trained on the encoder's latents."""
+    target = Path(target)
+    shipped = AutoencoderKL.from_pretrained(target / "vae")
+    tuned = AutoencoderKL.from_pretrained(vae_folder).to(torch.float16)
+    for name, weight in shipped.state_dict().items():
+        if name.startswith(("encoder.", "quant_conv.")) and not torch.equal(weight.half(), tuned.state_dict()[name]):
+            raise UsageError(f"vae: {vae_folder} has another encoder than {target / 'vae'} ({name} differs); a new encoder "
+                             "needs a denoiser trained on its latents: videogen train export --run RUN --vae VAE")
+    staging = target / ".vae.export"
+    shutil.rmtree(staging, ignore_errors=True)
+    tuned.save_pretrained(staging)
+    shutil.rmtree(target / "vae")
+    staging.rename(target / "vae")
+    return target / "vae"

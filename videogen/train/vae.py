@@ -168,12 +168,14 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int = 48, l
 
 
 @torch.no_grad()
-def cache_latents(data: str, vae: AutoencoderKL, batch: int = 64, max_shards: int | None = None) -> float:
+def cache_latents(data: str, vae: AutoencoderKL, batch: int = 64, max_shards: int | None = None,
+                  keep_scaling: bool = False) -> float:
     """Encode every clip's frames to scaled latent means, saved beside the shards; returns the scaling factor.
 
     The scaling factor makes the latents unit-variance (Rombach et al. 2022, sec. 4.3.2) and is stored in
-    the VAE's config so the pipeline divides by it before decoding. max_shards limits the work (encoding
-    is the slow part on a CPU; a bfloat16 copy of the VAE encodes about 1.6x faster).
+    the VAE's config so the pipeline divides by it before decoding. keep_scaling uses the VAE's own factor
+    instead, for new data under a trained model (its UNet expects that scale). max_shards limits the work
+    (encoding is the slow part on a CPU; a bfloat16 copy of the VAE encodes about 1.6x faster).
     """
     folder = Path(data)
     vae = vae.eval()
@@ -188,7 +190,10 @@ def cache_latents(data: str, vae: AutoencoderKL, batch: int = 64, max_shards: in
             means.append(vae.encode(images.to(vae.device, vae.dtype)).latent_dist.mean.float().cpu())
         latents = torch.cat(means)
         encoded[shard] = latents.reshape(count, frames, *latents.shape[1:])  # -> (N, F, C, h, w)
-    scaling = float(1 / torch.cat([latents.flatten() for latents in encoded.values()]).std())
+    if keep_scaling:
+        scaling = float(vae.config.scaling_factor)
+    else:
+        scaling = float(1 / torch.cat([latents.flatten() for latents in encoded.values()]).std())
     for shard, latents in encoded.items():
         save_array(folder / LATENTS.format(shard), (latents * scaling).numpy().astype(np.float16))
     vae.register_to_config(scaling_factor=scaling)
