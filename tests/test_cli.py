@@ -122,3 +122,12 @@ def test_camera_probe_refuses_a_folder_without_a_denoiser_or_latents(tmp_path, t
     assert result.exit_code == 2 and "has no denoiser/config.json" in result.output
     result = CliRunner().invoke(app, ["train", "camera-probe", "--model", str(tiny_model_dir), "--data", str(tmp_path)])
     assert result.exit_code == 2 and "data: no rendered shards in" in result.output
+
+
+def test_train_latents_and_export_decoder_refuse_bad_folders(tmp_path):
+    result = CliRunner().invoke(app, ["train", "latents", "--data", str(tmp_path), "--vae", str(tmp_path)])
+    assert result.exit_code == 2 and f"vae: {tmp_path} has no config.json" in result.output
+    result = CliRunner().invoke(app, ["train", "latents", "--data", str(tmp_path / "none")])
+    assert result.exit_code == 2 and "data: no rendered shards in" in result.output
+    result = CliRunner().invoke(app, ["train", "export-decoder", "--vae", str(tmp_path)])
+    assert result.exit_code == 2 and "has no config.json" in result.output

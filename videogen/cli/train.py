@@ -53,10 +53,24 @@ def train_latents_command(
     """Encode rendered clips with a trained VAE, at its own scaling factor: data for fine-tuning a model on it."""
     from diffusers import AutoencoderKL
 
+    from videogen.errors import UsageError
+    from videogen.train.data import shard_ids
     from videogen.train.vae import cache_latents
 
+    with usage_errors():
+        require_vae_folder(vae)
+        if not shard_ids(data):
+            raise UsageError(f"data: no rendered shards in {data}; make them with videogen train data --out {data}")
     scaling = cache_latents(str(data), AutoencoderKL.from_pretrained(vae).float(), keep_scaling=True)
     typer.echo(f"latents cached in {data}, scaling factor {scaling:.4f}")
+
+
+def require_vae_folder(folder: Path) -> None:
+    """A saved VAE folder, or one UsageError line naming the path."""
+    from videogen.errors import UsageError
+
+    if not (folder / "config.json").is_file():
+        raise UsageError(f"vae: {folder} has no config.json, so it is not a saved VAE folder")
 
 
 @train_app.command("decoder")
@@ -138,7 +152,9 @@ def train_export_decoder(
     """Put a decoder fine-tune into builtin:landscapes; the denoiser stays (it needs the same encoder)."""
     from videogen.train.export import export_decoder
 
-    typer.echo(f"exported to {export_decoder(str(vae))}")
+    with usage_errors():
+        require_vae_folder(vae)
+        typer.echo(f"exported to {export_decoder(str(vae))}")
 
 
 @app.command()

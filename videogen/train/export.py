@@ -51,7 +51,7 @@ def export_decoder(vae_folder: str, target: str | Path = BUILTIN_ROOT / "landsca
     in fp16. Only the decoder may differ: the denoiser was trained on the encoder's latents."""
     target = Path(target)
     shipped = AutoencoderKL.from_pretrained(target / "vae")
-    tuned = AutoencoderKL.from_pretrained(vae_folder).to(torch.float16)
+    tuned = AutoencoderKL.from_pretrained(vae_folder, torch_dtype=torch.float16)
     for name, weight in shipped.state_dict().items():
         if name.startswith(("encoder.", "quant_conv.")) and not torch.equal(weight.half(), tuned.state_dict()[name]):
             raise UsageError(f"vae: {vae_folder} has another encoder than {target / 'vae'} ({name} differs); a new encoder "
