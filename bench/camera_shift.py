@@ -19,11 +19,10 @@ import torch
 from diffusers import AutoencoderKL
 
 import cameras
-from videogen.eval import metrics
+from videogen.eval.evaluate import camera_result, camera_summary
 from videogen.eval.prompts import CAMERA_GROUP, load_prompt_set
+from videogen.pipeline import SHIFT_FEATHER
 from videogen.world import render_clip
-
-FEATHER = 16  # pixels: what VideoPipeline uses for an 8x VAE
 
 
 def to_frames(images: torch.Tensor) -> np.ndarray:
@@ -42,24 +41,18 @@ def variants(vae: AutoencoderKL, clip: np.ndarray, trajectory) -> dict[str, np.n
     images = torch.from_numpy(clip).permute(0, 3, 1, 2) * 2 - 1
     latents = vae.encode(images).latent_dist.mode()
     shifted = vae.decode(shift_frames(latents, trajectory)).sample
+    feather = SHIFT_FEATHER * images.shape[-1] // latents.shape[-1]  # as VideoPipeline does at this VAE's scale
     return {
         "VAE round trip": to_frames(vae.decode(latents).sample),
         "latent shifting (peer)": to_frames(shifted),
-        "latents and pictures shifted (ours)": to_frames(shift_frames(shifted, trajectory, FEATHER)),
+        "latents and pictures shifted (ours)": to_frames(shift_frames(shifted, trajectory, feather)),
     }
 
 
 def score(clips: list[tuple[str, np.ndarray]]) -> tuple[float, float]:
-    """(direction accuracy, mean magnitude error) of (camera, clip) pairs."""
-    results = []
-    for camera, frames in clips:
-        num_frames, height, width = frames.shape[:3]
-        expected = metrics.expected_motion(camera, num_frames, width, height)
-        results.append((camera, metrics.camera_agreement(expected, metrics.measured_motion(frames))))
-    direction = float(np.mean([result["direction_ok"] for _, result in results]))
-    magnitude = float(np.mean([result["magnitude_error"] for camera, result in results
-                               if camera.startswith(metrics.MAGNITUDE_PRESETS)]))
-    return direction, magnitude
+    """(direction accuracy, magnitude error) of (camera, clip) pairs, as the eval report scores them."""
+    summary = camera_summary([(camera_result(frames, camera), camera) for camera, frames in clips])
+    return summary["camera_direction_mean"], summary["camera_magnitude_error"]
 
 
 def main():

@@ -10,6 +10,7 @@ from diffusers import TextToVideoSDPipeline
 from conftest import TINY_SIZE, get_dummy_components
 from videogen import CameraUNet3D, UsageError, VideoPipeline, load_pipeline
 from videogen.models.denoiser import camera_condition, motion_summary
+from videogen.pipeline import SHIFT_FEATHER
 
 import cameras
 
@@ -146,7 +147,7 @@ def test_camera_shift_pulls_the_latents_along_the_path_for_any_denoiser(tiny_pip
     frames = tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5", camera_shift=1.0,
                            output_type="pt").frames
     decoded = tiny_pipeline.decode_latents(shifted).transpose(1, 2)  # (B, F, 3, H, W) -> (B, 3, F, H, W)
-    feather = 2 * tiny_pipeline.vae_scale_factor
+    feather = SHIFT_FEATHER * tiny_pipeline.vae_scale_factor
     torch.testing.assert_close(frames, cameras.shift_latents(decoded, trajectory, feather=feather).transpose(1, 2))
     assert not torch.allclose(frames, decoded.transpose(1, 2))
     half = tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5", camera_shift=0.5,

@@ -22,6 +22,7 @@ from videogen.models.denoiser import CameraUNet3D, camera_condition
 from videogen.prompt_weights import parse_prompt_weights
 
 OUTPUT_TYPES = ("np", "pt", "pil", "latent")
+SHIFT_FEATHER = 2  # latent pixels over which shifted pictures fade out towards frame 0's edges
 def token_weights(offsets: torch.Tensor, spans: list[tuple[int, int, float]]) -> torch.Tensor:
     """(T,) weight of each token from its character offsets (T, 2); special and padding tokens (empty offsets) keep 1."""
     weights = torch.ones(len(offsets))
@@ -275,7 +276,7 @@ class VideoPipeline(DiffusionPipeline):
             # draws a latent warped by a fraction of a latent pixel as a cross-fade, not as motion; the feather
             # keeps frame 0's decoded border out of the picture and hides the seam with the uncovered pixels
             frames = cameras.shift_latents(frames.transpose(1, 2), trajectory, strength=camera_strength,
-                                           feather=2 * self.vae_scale_factor).transpose(1, 2)
+                                           feather=SHIFT_FEATHER * self.vae_scale_factor).transpose(1, 2)
         self.maybe_free_model_hooks()
         if conditioning is not None:
             kept = torch.from_numpy(conditioning.frames).permute(0, 3, 1, 2).to(frames)  # (F, H, W, 3) -> (F, 3, H, W)

@@ -52,14 +52,29 @@ def random_clip(num_frames: int, size: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).random((num_frames, size, size, 3), dtype=np.float32)
 
 
+def camera_result(frames: np.ndarray, camera: str) -> dict:
+    """metrics.camera_agreement of a clip (F, H, W, 3) with the motion its camera spec asks for."""
+    num_frames, height, width = frames.shape[:3]
+    return metrics.camera_agreement(metrics.expected_motion(camera, num_frames, width, height),
+                                    metrics.measured_motion(frames))
+
+
+def camera_summary(camera_clips: list[tuple[dict, str]]) -> dict:
+    """Camera adherence of (camera_result, camera spec) pairs: direction accuracy per preset and its mean, and the
+    mean magnitude error over the presets whose magnitude is scored (metrics.MAGNITUDE_PRESETS)."""
+    direction = {preset: _mean([float(result["direction_ok"]) for result, camera in camera_clips if camera == preset])
+                 for preset in sorted({camera for _, camera in camera_clips})}
+    magnitude = [result["magnitude_error"] for result, camera in camera_clips
+                 if camera.startswith(metrics.MAGNITUDE_PRESETS)]
+    return {"camera_direction_accuracy": direction, "camera_direction_mean": _mean(direction.values()),
+            "camera_magnitude_error": _mean(magnitude)}
+
+
 def clip_metrics(frames: np.ndarray, camera: str) -> dict:
     """Camera agreement and temporal metrics of one clip."""
-    num_frames, height, width = frames.shape[:3]
-    camera_result = metrics.camera_agreement(metrics.expected_motion(camera, num_frames, width, height),
-                                             metrics.measured_motion(frames))
     dynamic, flow_top = metrics.dynamic_degree(frames)
     return {
-        "camera": camera_result,
+        "camera": camera_result(frames, camera),
         "temporal_flickering": metrics.temporal_flickering(frames),
         "motion_smoothness": metrics.motion_smoothness(frames),
         "dynamic": dynamic,
@@ -84,18 +99,12 @@ def summarise(prompts: list[EvalPrompt], clips: list[np.ndarray], judge: Judge, 
                                       for i, p in enumerate(prompts) if p.group == group]) for name in ATTRIBUTES}
                  for group in GROUPS}
     camera_clips = [(m["camera"], p.scene.camera) for m, p in zip(per_clip, prompts) if p.group == CAMERA_GROUP]
-    direction = {preset: _mean([float(result["direction_ok"]) for result, camera in camera_clips if camera == preset])
-                 for preset in sorted({camera for _, camera in camera_clips})}
-    magnitude = [result["magnitude_error"] for result, camera in camera_clips
-                 if camera.startswith(metrics.MAGNITUDE_PRESETS)]
     return {
         "adherence": adherence,
         "adherence_mean": _mean(v for group in adherence.values() for v in group.values()),
         "adherence_trusted_mean": _mean(v for group in adherence.values() for name, v in group.items()
                                         if name in trusted),
-        "camera_direction_accuracy": direction,
-        "camera_direction_mean": _mean(direction.values()),
-        "camera_magnitude_error": _mean(magnitude),
+        **camera_summary(camera_clips),
         **{key: _mean(m[key] for m in per_clip) for key in
            ("temporal_flickering", "motion_smoothness", "dynamic", "flow_top5_px", "warping_error")},
         "frechet_distance": metrics.frechet_distance(judge.embed(inputs), reference),

@@ -52,8 +52,9 @@ def export_decoder(vae_folder: str, target: str | Path = BUILTIN_ROOT / "landsca
     target = Path(target)
     shipped = AutoencoderKL.from_pretrained(target / "vae")
     tuned = AutoencoderKL.from_pretrained(vae_folder, torch_dtype=torch.float16)
+    tuned_weights = tuned.state_dict()
     for name, weight in shipped.state_dict().items():
-        if name.startswith(("encoder.", "quant_conv.")) and not torch.equal(weight.half(), tuned.state_dict()[name]):
+        if name.startswith(("encoder.", "quant_conv.")) and not torch.equal(weight.half(), tuned_weights[name]):
             raise UsageError(f"vae: {vae_folder} has another encoder than {target / 'vae'} ({name} differs); a new encoder "
                              "needs a denoiser trained on its latents: videogen train export --run RUN --vae VAE")
     staging = target / ".vae.export"

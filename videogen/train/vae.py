@@ -14,6 +14,7 @@ way the pipeline's latent shifting warps them, so the decoder learns to draw a w
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from diffusers import AutoencoderKL
 
 import cameras
 
+from videogen.eval.metrics import psnr as image_psnr
 from videogen.train.data import LATENTS, ClipStore, save_array, shard_ids
 from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
 
@@ -68,17 +70,17 @@ def shifted_latent_batch(vae: AutoencoderKL, clips: np.ndarray, count: int, rng:
     keep another frame of the clip, as the pipeline keeps a frame's own latents there.
 
     clips: (N, F, H, W, 3) uint8. Returns latent means (count, C, h, w) and targets (count, 3, H, W) in [-1, 1]."""
+    pairs = np.stack([clip[rng.choice(len(clip), size=2, replace=False)]
+                      for clip in (clips[index] for index in rng.integers(len(clips), size=count))])  # (count, 2, H, W, 3)
+    # (count, 2, H, W, 3) -> (count, 3, 2, H, W): each pair a 2-frame video, frame 0 warped into frame 1
+    images = torch.from_numpy(pairs).to(vae.device).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+    encoded = vae.encode(images.transpose(1, 2).flatten(0, 1)).latent_dist.mean  # (count*2, C, h, w), one pass
+    encoded = encoded.unflatten(0, (count, 2)).transpose(1, 2)  # -> (count, C, 2, h, w)
     latents, targets = [], []
-    for _ in range(count):
-        clip = clips[rng.integers(len(clips))]
-        first, second = rng.choice(len(clip), size=2, replace=False)
-        pair = np.stack([clip[first], clip[second]])
-        images = torch.from_numpy(pair).to(vae.device).permute(0, 3, 1, 2).float() / 127.5 - 1  # (2, 3, H, W)
+    for index in range(count):
         move = cameras.parse_camera(f"{rng.choice(SHIFT_MOVES)}:{rng.uniform(0.05, SHIFT_MAX_INTENSITY):.3f}").trajectory(2)
-        encoded = vae.encode(images).latent_dist.mean  # (2, C, h, w)
-        # (2, C, h, w) -> (1, C, 2, h, w): frame 0 warped into frame 1
-        latents.append(cameras.shift_latents(encoded.transpose(0, 1)[None], move)[0, :, 1])
-        targets.append(cameras.shift_latents(images.transpose(0, 1)[None], move)[0, :, 1])
+        latents.append(cameras.shift_latents(encoded[index : index + 1], move)[0, :, 1])
+        targets.append(cameras.shift_latents(images[index : index + 1], move)[0, :, 1])
     return torch.stack(latents), torch.stack(targets)
 
 
@@ -86,18 +88,21 @@ def psnr(vae: AutoencoderKL, frames: np.ndarray) -> float:
     """Reconstruction PSNR (dB) of whole uint8 frames (N, H, W, 3) through the posterior mean."""
     images = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1
     with torch.no_grad():
-        reconstructed = vae.decode(vae.encode(images).latent_dist.mean).sample.clamp(-1, 1)
-    error = F.mse_loss((reconstructed + 1) / 2, (images + 1) / 2).item()
-    return float(10 * np.log10(1 / error))
+        reconstructed = vae.decode(vae.encode(images).latent_dist.mean).sample
+    return image_psnr(unit_range(images), unit_range(reconstructed))
 
 
 def shifted_psnr(vae: AutoencoderKL, clips: np.ndarray, count: int = 16, seed: int = 0) -> float:
     """PSNR (dB) of decoded shifted latents against the shifted pictures, on a fixed draw of `count` pairs."""
     latents, targets = shifted_latent_batch(vae, clips, count, np.random.default_rng(seed))
     with torch.no_grad():
-        decoded = vae.decode(latents).sample.clamp(-1, 1)
-    error = F.mse_loss((decoded + 1) / 2, (targets + 1) / 2).item()
-    return float(10 * np.log10(1 / error))
+        decoded = vae.decode(latents).sample
+    return image_psnr(unit_range(targets), unit_range(decoded))
+
+
+def unit_range(images: torch.Tensor) -> np.ndarray:
+    """Images in [-1, 1] -> a numpy array in [0, 1] (image_psnr clips what overshoots)."""
+    return ((images.float().cpu() + 1) / 2).numpy()
 
 
 def image_gradient_l1(reconstructed: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
@@ -131,17 +136,16 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int = 48, l
     train_clips = store.clips[:-holdout]
     if shift_share and crop != train_clips.shape[2]:
         raise ValueError(f"shift_share needs whole frames: crop {crop}, frames {train_clips.shape[2]} px")
-    shifted = round(batch * shift_share)
+    shifted = math.ceil(batch * shift_share)  # at least one shifted pair whenever shift_share > 0
     rng = np.random.default_rng([seed, step])
     while step < steps:
         images = random_crops(train_clips, batch - shifted, crop, rng).to(device)
         if decoder_only:
             with torch.no_grad():
-                latents, kl = vae.encode(images).latent_dist.mean if len(images) else None, 0.0  # what cache_latents stores
+                latents, kl = vae.encode(images).latent_dist.mean, 0.0  # what cache_latents stores
             if shifted:
                 shifted_latents, shifted_images = shifted_latent_batch(vae, train_clips, shifted, rng)
-                latents = shifted_latents if latents is None else torch.cat([latents, shifted_latents])
-                images = torch.cat([images, shifted_images])
+                latents, images = torch.cat([latents, shifted_latents]), torch.cat([images, shifted_images])
         else:
             posterior = vae.encode(images).latent_dist
             latents, kl = posterior.sample(), KL_WEIGHT * posterior.kl().mean()
