@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,7 +13,7 @@ from diffusers import AutoencoderKL
 
 from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
-from videogen.train.denoiser import Batches, builtin_denoiser, camera_sensitivity, snr_weight, train_denoiser, training_scheduler
+from videogen.train.denoiser import Batches, builtin_denoiser, camera_sensitivity, is_image_step, snr_weight, train_denoiser, training_scheduler
 from videogen.errors import UsageError
 from videogen.train.export import export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT
@@ -140,6 +141,16 @@ def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
     pipe = load_pipeline(str(export_builtin(str(tmp_path / "run"), str(tmp_path / "vae" / "vae"), tmp_path / "model")))
     pipe.set_progress_bar_config(disable=True)
     assert pipe("a lake", num_frames=2, num_inference_steps=2, seed=0).frames.shape == (1, 2, 128, 128, 3)
+
+
+def test_image_steps_are_spread_evenly_by_share():
+    """A third (the built-in model's recipe) is every third step; any share gives its count, none bunched up."""
+    assert [step for step in range(9) if is_image_step(step, 1 / 3)] == [2, 5, 8]
+    assert not any(is_image_step(step, 0.0) for step in range(100))
+    for share in (0.25, 0.5, 0.6, 1.0):
+        steps = [step for step in range(100) if is_image_step(step, share)]
+        assert len(steps) == round(100 * share)
+        assert max(later - earlier for earlier, later in zip(steps, steps[1:])) <= math.ceil(1 / share)
 
 
 def test_snr_weight_keeps_the_noisiest_steps():

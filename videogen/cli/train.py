@@ -100,11 +100,14 @@ def train_denoiser_command(
     out: Path = typer.Option(Path("runs/denoiser")),
     steps: int = typer.Option(4000),
     init: Optional[Path] = typer.Option(None, help="Start a new run from these weights, e.g. videogen/models/builtin/landscapes/denoiser."),
+    lr: float = typer.Option(2e-4, min=0.0, help="Peak learning rate (100 warm-up steps, then cosine decay to 0 at --steps)."),
+    image_share: float = typer.Option(1 / 3, min=0.0, max=1.0,
+                                      help="Share of steps that train on single frames (16 images) instead of clips (4 of 8 frames)."),
 ):
     """Train the camera-conditioned temporal UNet on the cached latents; previews every 500 steps."""
     from videogen.train.denoiser import train_denoiser
 
-    train_denoiser(str(data), str(vae), str(out), steps, init=str(init) if init else None)
+    train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share)
 
 
 @train_app.command("camera-probe")

@@ -155,6 +155,11 @@ def camera_sensitivity(denoiser: CameraUNet3D, store: ClipStore, timesteps=(200,
     return losses
 
 
+def is_image_step(step: int, image_share: float) -> bool:
+    """Whether training step `step` is an image step, spreading a share of them evenly (1/3: steps 2, 5, 8, ...)."""
+    return math.floor((step + 1) * image_share) > math.floor(step * image_share)
+
+
 def preview(pipe, path: Path, steps: int = 15) -> None:
     """A contact sheet of the preview prompts (8 frames each), to look at while training runs."""
     rows = []
@@ -166,11 +171,13 @@ def preview(pipe, path: Path, steps: int = 15) -> None:
 
 def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_batch: int = 4, images_per_batch: int = 16,
                    lr: float = 2e-4, warmup: int = 100, seed: int = 0, log_every: int = 25, checkpoint_every: int = 100,
-                   preview_every: int = 500, init: str | None = None) -> CameraUNet3D:
+                   preview_every: int = 500, init: str | None = None, image_share: float = 1 / 3) -> CameraUNet3D:
     """Train (or resume) the UNet in `out` on the latents cached in `data`; returns the EMA weights.
 
     init: a saved CameraUNet3D folder to start from when `out` has no checkpoint yet, such as the shipped
     model's denoiser/ (its weights start both the model and the EMA; the optimizer starts fresh; see warm_start).
+    image_share: the share of steps that train on `images_per_batch` single frames (num_frames=1) rather than
+    `clips_per_batch` clips; an image step shows four times as many captions for half the frames.
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
@@ -190,7 +197,7 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     while step < steps:
         for group in optimizer.param_groups:
             group["lr"] = lr * schedule(step)
-        image_step = step % 3 == 2
+        image_step = is_image_step(step, image_share)
         latents, captions, motion = batches.draw(images_per_batch, 1) if image_step else batches.draw(clips_per_batch, CLIP_FRAMES)
         latents, motion = latents.to(device), motion.to(device)
         context = encode_captions(text_encoder, tokenizer, captions)
