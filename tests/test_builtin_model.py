@@ -40,3 +40,17 @@ def test_pyproject_lists_every_package():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {str(path.parent.relative_to(ROOT)).replace("/", ".") for name in ("videogen", "cameras", "postprocess") for path in (ROOT / name).rglob("__init__.py")}
     assert found | {"videogen.configs"} == listed
+
+
+def test_the_longest_world_captions_fit_the_prompt_length():
+    """Every detail of a complete caption, in either vocabulary, reaches the denoiser: none is cut off."""
+    from videogen.models.text_encoder import MAX_PROMPT_TOKENS, load_minilm
+    from videogen.world import caption, sample_scene
+
+    _, tokenizer = load_minilm()
+    rng = np.random.default_rng(0)
+    captions = [caption(sample_scene(rng, split), rng, vocabulary, complete=True)
+                for split, vocabulary in (("train", "train"), ("train", "heldout"), ("heldout", "train")) for _ in range(300)]
+    longest = max(len(tokenizer(text)["input_ids"]) for text in captions)
+    assert 40 < longest <= MAX_PROMPT_TOKENS
+
