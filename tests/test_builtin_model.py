@@ -9,6 +9,8 @@ import pytest
 
 from videogen import CameraUNet3D, load_pipeline
 from videogen.models.registry import BUILTIN_ROOT
+from videogen.models.text_encoder import MAX_PROMPT_TOKENS, load_minilm
+from videogen.world import caption, sample_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,13 +46,9 @@ def test_pyproject_lists_every_package():
 
 def test_the_longest_world_captions_fit_the_prompt_length():
     """Every detail of a complete caption, in either vocabulary, reaches the denoiser: none is cut off."""
-    from videogen.models.text_encoder import MAX_PROMPT_TOKENS, load_minilm
-    from videogen.world import caption, sample_scene
-
     _, tokenizer = load_minilm()
     rng = np.random.default_rng(0)
     captions = [caption(sample_scene(rng, split), rng, vocabulary, complete=True)
                 for split, vocabulary in (("train", "train"), ("train", "heldout"), ("heldout", "train")) for _ in range(300)]
     longest = max(len(tokenizer(text)["input_ids"]) for text in captions)
     assert 40 < longest <= MAX_PROMPT_TOKENS
-

@@ -11,10 +11,10 @@ import pytest
 import torch
 from diffusers import AutoencoderKL
 
+from videogen.errors import UsageError
 from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
 from videogen.train.denoiser import Batches, builtin_denoiser, camera_sensitivity, is_image_step, snr_weight, train_denoiser, training_scheduler
-from videogen.errors import UsageError
 from videogen.train.export import export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT
 from videogen.train.vae import builtin_vae, cache_latents, shifted_latent_batch, train_vae
