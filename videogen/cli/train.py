@@ -101,7 +101,7 @@ def train_denoiser_command(
     steps: int = typer.Option(4000),
     init: Optional[Path] = typer.Option(None, help="Start a new run from these weights, e.g. videogen/models/builtin/landscapes/denoiser."),
     lr: float = typer.Option(2e-4, min=0.0, help="Peak learning rate (100 warm-up steps, then cosine decay to 0 at --steps)."),
-    image_share: float = typer.Option(1 / 3, min=0.0, max=1.0,
+    image_share: float = typer.Option(1 / 3, min=0.0, max=1.0, show_default="1/3: every third step",
                                       help="Share of steps that train on single frames (16 images) instead of clips (4 of 8 frames)."),
 ):
     """Train the camera-conditioned temporal UNet on the cached latents; previews every 500 steps."""
