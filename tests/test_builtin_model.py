@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from diffusers import DDIMScheduler, DDPMScheduler
 
 from videogen import CameraUNet3D, load_pipeline
 from videogen.models.registry import BUILTIN_ROOT
@@ -24,6 +25,13 @@ def test_builtin_landscapes_renders_a_two_step_clip_offline(monkeypatch):
     assert frames.shape == (1, 4, 128, 128, 3) and np.isfinite(frames).all() and frames.std() > 0.01
     # its camera input barely matters (docs/MODEL_CARD.md), so its model_index.json turns latent shifting on
     assert pipe.config.default_camera_shift == 1.0
+
+
+def test_samplers_swapped_in_from_its_config_do_not_clip_the_latents():
+    """DDIM and DDPM clip predicted samples to [-1, 1] unless the config says otherwise; the latents are unit-variance."""
+    config = load_pipeline("builtin:landscapes").scheduler.config
+    assert DDIMScheduler.from_config(config).config.clip_sample is False
+    assert DDPMScheduler.from_config(config).config.clip_sample is False
 
 
 def test_shipped_weights_are_fp16_and_small():

@@ -70,9 +70,13 @@ def training_scheduler() -> DDPMScheduler:
 
 def inference_scheduler() -> DPMSolverMultistepScheduler:
     """DPM-Solver++ (Lu et al. 2022) on the training schedule; trailing spacing starts at pure noise."""
-    return DPMSolverMultistepScheduler(
+    scheduler = DPMSolverMultistepScheduler(
         num_train_timesteps=NUM_TRAIN_TIMESTEPS, timestep_spacing="trailing", final_sigmas_type="zero", **SCHEDULE
     )
+    # Saved with the model so that DDIM or DDPM made by from_config (the diffusers way to swap samplers) does not
+    # clip its predicted latents to [-1, 1] by default: unit-variance latents clipped so draw one grey picture.
+    scheduler.register_to_config(clip_sample=False)
+    return scheduler
 
 
 class Batches:
