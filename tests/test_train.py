@@ -29,16 +29,18 @@ def test_train_stages_resume_export_and_render(tmp_path):
     assert (data / "clips_00000.npy").read_bytes() == first_shard
 
     vae = train_vae(str(data), str(tmp_path / "vae"), steps=2, batch=2, crop=32, log_every=1, checkpoint_every=1)
-    scaling = cache_latents(str(data), vae)
+    progress = []
+    scaling = cache_latents(str(data), vae, log=progress.append)
+    assert progress == ["shard 0: 2 clips encoded", "shard 1: 2 clips encoded"]
     vae.save_pretrained(tmp_path / "vae" / "vae")
     store = ClipStore.load(data, with_latents=True)
     assert store.latents.shape == (4, 8, 4, 16, 16) and np.isfinite(scaling)
     assert abs(float(store.latents.astype(np.float32).std()) - 1) < 0.05  # scaled to unit variance
     vae.register_to_config(scaling_factor=2 * scaling)  # new data for a trained model keeps the model's factor
-    assert cache_latents(str(data), vae, keep_scaling=True) == 2 * scaling
+    assert cache_latents(str(data), vae, keep_scaling=True, log=progress.append) == 2 * scaling
     assert abs(float(ClipStore.load(data, with_latents=True).latents.astype(np.float32).std()) - 2) < 0.1
     vae.register_to_config(scaling_factor=scaling)
-    cache_latents(str(data), vae)
+    cache_latents(str(data), vae, log=progress.append)
 
     tuned = train_vae(str(data), str(tmp_path / "decoder"), steps=2, batch=2, crop=128, init=str(tmp_path / "vae" / "vae"),
                       decoder_only=True, edge_weight=0.5, shift_share=0.5, log_every=1, checkpoint_every=1)
@@ -125,7 +127,7 @@ def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
     data = tmp_path / "data"
     render_shards(data, num_clips=2, num_frames=8, size=128, shard_size=2, log=lambda line: None)
     vae = train_vae(str(data), str(tmp_path / "vae"), steps=1, batch=2, crop=32, latent_channels=8)
-    cache_latents(str(data), vae)
+    cache_latents(str(data), vae, log=lambda line: None)
     vae.save_pretrained(tmp_path / "vae" / "vae")
     assert ClipStore.load(data, with_latents=True).latents.shape == (2, 8, 8, 16, 16)
 

@@ -173,13 +173,14 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int = 48, l
 
 @torch.no_grad()
 def cache_latents(data: str, vae: AutoencoderKL, batch: int = 64, max_shards: int | None = None,
-                  keep_scaling: bool = False) -> float:
+                  keep_scaling: bool = False, log=print) -> float:
     """Encode every clip's frames to scaled latent means, saved beside the shards; returns the scaling factor.
 
     The scaling factor makes the latents unit-variance (Rombach et al. 2022, sec. 4.3.2) and is stored in
     the VAE's config so the pipeline divides by it before decoding. keep_scaling uses the VAE's own factor
     instead, for new data under a trained model (its UNet expects that scale). max_shards limits the work
-    (encoding is the slow part on a CPU; a bfloat16 copy of the VAE encodes about 1.6x faster).
+    (encoding is the slow part on a CPU; a bfloat16 copy of the VAE encodes about 1.6x faster). log gets a line
+    per encoded shard.
     """
     folder = Path(data)
     vae = vae.eval()
@@ -194,6 +195,7 @@ def cache_latents(data: str, vae: AutoencoderKL, batch: int = 64, max_shards: in
             means.append(vae.encode(images.to(vae.device, vae.dtype)).latent_dist.mean.float().cpu())
         latents = torch.cat(means)
         encoded[shard] = latents.reshape(count, frames, *latents.shape[1:])  # -> (N, F, C, h, w)
+        log(f"shard {shard}: {count} clips encoded")  # saved together at the end, once the scaling factor is known
     if keep_scaling:
         scaling = float(vae.config.scaling_factor)
     else:
