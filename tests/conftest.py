@@ -28,6 +28,7 @@ def get_dummy_components(seed: int = 0) -> dict:
         cross_attention_dim=32,
         attention_head_dim=8,
         camera_embedding=True,
+        text_embedding=True,
     )
     vae = AutoencoderKL(
         down_block_types=("DownEncoderBlock2D",) * 4,

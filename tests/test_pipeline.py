@@ -122,10 +122,23 @@ def test_camera_embedding_starts_silent_then_reaches_every_block():
     assert len(seen) >= 2 * len(hooks)
 
 
+def test_text_embedding_starts_silent_then_steers_every_frame():
+    denoiser = get_dummy_components()["denoiser"]
+    without = CameraUNet3D.from_config({**denoiser.config, "text_embedding": False})
+    without.load_state_dict(denoiser.state_dict(), strict=False)  # all but the text embedder
+    sample, prompt_states = torch.randn(2, 4, 3, 4, 4), torch.randn(2, 7, 32)
+    with torch.no_grad():
+        before = denoiser(sample, 10, prompt_states).sample
+        assert torch.equal(before, without(sample, 10, prompt_states).sample)  # its output layer starts at zero
+        denoiser.text_embedder[-1].weight.normal_()
+        change = (denoiser(sample, 10, prompt_states).sample - before).abs().amax(dim=(1, 3, 4))  # (B, F)
+    assert (change > 1e-3).all()
+
+
 def test_foreign_unet_gets_camera_through_warped_noise():
     components = get_dummy_components()
     plain = components["denoiser"]
-    config = {key: value for key, value in plain.config.items() if not key.startswith(("camera_", "_"))}
+    config = {key: value for key, value in plain.config.items() if not key.startswith(("camera_", "text_", "_"))}
     from diffusers import UNet3DConditionModel
 
     components["denoiser"] = UNet3DConditionModel(**config).eval()

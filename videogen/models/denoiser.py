@@ -10,7 +10,9 @@ static-camera model.
 Input channels reach only the first convolution. With `camera_embedding`, a summary of each frame's motion
 (shift, zoom, roll) is also embedded and added to the time embedding of that frame in every residual block
 (the way AnimateDiff's and MotionCtrl's camera signals reach every level), so every block knows where the
-camera goes.
+camera goes. With `text_embedding`, the prompt's mean token state is embedded and added there too (Imagen's pooled
+text embedding, Saharia et al. 2022): global words such as the weather or the time of day reach every block
+directly, not only the levels with cross-attention.
 """
 
 from __future__ import annotations
@@ -68,9 +70,19 @@ def motion_summary(camera: torch.Tensor) -> torch.Tensor:
     return features.permute(0, 2, 1, 3).reshape(batch, frames, MOTION_FEATURES)
 
 
+def silent_embedder(features: int, width: int) -> nn.Sequential:
+    """A two-layer MLP to the time-embedding width whose output layer starts at zero: adding it to a trained
+    model changes nothing until it learns."""
+    embedder = nn.Sequential(nn.Linear(features, width), nn.SiLU(), nn.Linear(width, width))
+    nn.init.zeros_(embedder[-1].weight)
+    nn.init.zeros_(embedder[-1].bias)
+    return embedder
+
+
 class CameraUNet3D(UNet3DConditionModel):
-    """UNet3DConditionModel whose conv_in also reads CAMERA_CHANNELS of per-frame camera motion, and (with
-    camera_embedding) whose residual blocks add an embedding of each frame's motion_summary to its time embedding."""
+    """UNet3DConditionModel whose conv_in also reads CAMERA_CHANNELS of per-frame camera motion, and whose residual
+    blocks add to their time embedding an embedding of each frame's motion_summary (with camera_embedding) and of
+    the prompt's mean token state (with text_embedding)."""
 
     @register_to_config
     def __init__(
@@ -93,6 +105,7 @@ class CameraUNet3D(UNet3DConditionModel):
         time_cond_proj_dim: int | None = None,
         camera_channels: int = CAMERA_CHANNELS,
         camera_embedding: bool = False,
+        text_embedding: bool = False,
     ):
         super().__init__(
             sample_size=sample_size,
@@ -120,29 +133,36 @@ class CameraUNet3D(UNet3DConditionModel):
             self.conv_in.weight.zero_()
             self.conv_in.weight[:, :in_channels] = plain.weight
             self.conv_in.bias.copy_(plain.bias)
-        self._frame_embedding = None  # (B*F, D) during a forward call with camera_embedding
+        self._frame_embedding = None  # (B*F, D) during a forward call with either embedding
+        width = self.time_embedding.linear_2.out_features
         if camera_embedding:
-            width = self.time_embedding.linear_2.out_features
-            self.camera_embedder = nn.Sequential(nn.Linear(MOTION_FEATURES, width), nn.SiLU(), nn.Linear(width, width))
-            nn.init.zeros_(self.camera_embedder[-1].weight)  # starts as the model without it
-            nn.init.zeros_(self.camera_embedder[-1].bias)
+            self.camera_embedder = silent_embedder(MOTION_FEATURES, width)
+        if text_embedding:
+            self.text_embedder = silent_embedder(cross_attention_dim, width)
+        if camera_embedding or text_embedding:
             for module in self.modules():
                 if isinstance(module, ResnetBlock2D):
                     module.register_forward_pre_hook(self._add_frame_embedding)
 
     def _add_frame_embedding(self, block: nn.Module, args: tuple) -> tuple:
-        """Forward pre-hook of every residual block: (hidden_states, temb) -> (hidden_states, temb + camera)."""
+        """Forward pre-hook of every residual block: (hidden_states, temb) -> (hidden_states, temb + embeddings)."""
         hidden_states, temb = args[:2]
         return (hidden_states, temb + self._frame_embedding.to(temb), *args[2:])
 
     def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor, camera: torch.Tensor | None = None, **kwargs):
         """sample (B, C, F, h, w); camera (B, camera_channels, F, h, w) from `camera_condition`, None = static."""
+        batch, _, frames, height, width = sample.shape
         if camera is None:
-            batch, _, frames, height, width = sample.shape
             camera = sample.new_zeros(batch, self.config.camera_channels, frames, height, width)
         camera = camera.to(sample)
+        embeddings = []  # each (B*F, D), frame-major within a clip like UNet3DConditionModel's temb
         if self.config.camera_embedding:
-            self._frame_embedding = self.camera_embedder(motion_summary(camera)).flatten(0, 1)  # (B*F, D), as temb
+            embeddings.append(self.camera_embedder(motion_summary(camera)).flatten(0, 1))
+        if self.config.text_embedding:
+            pooled = encoder_hidden_states.to(sample).mean(dim=1)  # (B, cross_attention_dim)
+            embeddings.append(self.text_embedder(pooled).repeat_interleave(frames, dim=0))
+        if embeddings:
+            self._frame_embedding = sum(embeddings)
         sample = torch.cat([sample, camera], dim=1)  # (B, C + camera_channels, F, h, w)
         try:
             return super().forward(sample, timestep, encoder_hidden_states, **kwargs)

@@ -39,7 +39,7 @@ PREVIEW_PROMPTS = (
 
 def builtin_denoiser(latent_channels: int = 4) -> CameraUNet3D:
     """The built-in UNet (5.5M parameters, sized for 2 CPU cores): three levels at 16x16 latents,
-    MiniLM-width cross-attention, camera channels and the per-frame camera embedding."""
+    MiniLM-width cross-attention, camera channels, the per-frame camera embedding and the pooled text embedding."""
     return CameraUNet3D(
         sample_size=16,
         in_channels=latent_channels,
@@ -49,13 +49,14 @@ def builtin_denoiser(latent_channels: int = 4) -> CameraUNet3D:
         cross_attention_dim=384,
         attention_head_dim=32,
         camera_embedding=True,
+        text_embedding=True,
     )
 
 
 def warm_start(init: str, latent_channels: int) -> CameraUNet3D:
     """The built-in architecture for latents of `latent_channels` with every weight of a saved CameraUNet3D whose
     name and shape still fit: all of a saved built-in UNet; all but conv_in and conv_out of one trained on another
-    VAE's latents; all but the camera embedding (which starts at zero) of one saved before it existed."""
+    VAE's latents; all but the camera or text embedding (each starts at zero) of one saved before it existed."""
     saved = CameraUNet3D.from_pretrained(init, torch_dtype=torch.float32)
     model = builtin_denoiser(latent_channels)
     fresh = model.state_dict()
