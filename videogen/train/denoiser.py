@@ -38,7 +38,7 @@ PREVIEW_PROMPTS = (
 
 
 def builtin_denoiser(latent_channels: int = 4) -> CameraUNet3D:
-    """The built-in UNet (5.5M parameters, sized for 2 CPU cores): three levels at 16x16 latents,
+    """The built-in UNet (6.7M parameters, sized for 2 CPU cores): three levels at 16x16 latents,
     MiniLM-width cross-attention, camera channels, the per-frame camera embedding and the pooled text embedding."""
     return CameraUNet3D(
         sample_size=16,
