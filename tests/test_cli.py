@@ -124,10 +124,14 @@ def test_camera_probe_refuses_a_folder_without_a_denoiser_or_latents(tmp_path, t
     assert result.exit_code == 2 and "data: no rendered shards in" in result.output
 
 
-def test_train_latents_and_export_decoder_refuse_bad_folders(tmp_path):
+def test_train_latents_and_exports_refuse_bad_folders(tmp_path, tiny_model_dir):
     result = CliRunner().invoke(app, ["train", "latents", "--data", str(tmp_path), "--vae", str(tmp_path)])
     assert result.exit_code == 2 and f"vae: {tmp_path} has no config.json" in result.output
     result = CliRunner().invoke(app, ["train", "latents", "--data", str(tmp_path / "none")])
     assert result.exit_code == 2 and "data: no rendered shards in" in result.output
     result = CliRunner().invoke(app, ["train", "export-decoder", "--vae", str(tmp_path)])
     assert result.exit_code == 2 and "has no config.json" in result.output
+    export = ["train", "export", "--run", str(tmp_path), "--vae", str(tiny_model_dir / "vae"), "--out", str(tmp_path / "model")]
+    result = CliRunner().invoke(app, export)
+    assert result.exit_code == 2 and f"run: {tmp_path / 'checkpoint.pt'} does not exist" in result.output
+    assert not (tmp_path / "model").exists()

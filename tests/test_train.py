@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 from diffusers import AutoencoderKL
+from typer.testing import CliRunner
 
+from videogen.cli import app
 from videogen.errors import UsageError
 from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
@@ -140,7 +142,10 @@ def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
 
     train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(tmp_path / "run"), steps=1, clips_per_batch=1,
                    images_per_batch=2, preview_every=0)
-    pipe = load_pipeline(str(export_builtin(str(tmp_path / "run"), str(tmp_path / "vae" / "vae"), tmp_path / "model")))
+    result = CliRunner().invoke(app, ["train", "export", "--run", str(tmp_path / "run"), "--vae", str(tmp_path / "vae" / "vae"),
+                                      "--out", str(tmp_path / "model")])  # a candidate beside the shipped model
+    assert result.exit_code == 0 and f"exported to {tmp_path / 'model'}" in result.output
+    pipe = load_pipeline(str(tmp_path / "model"))
     pipe.set_progress_bar_config(disable=True)
     assert pipe("a lake", num_frames=2, num_inference_steps=2, seed=0).frames.shape == (1, 2, 128, 128, 3)
 

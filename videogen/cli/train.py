@@ -141,11 +141,17 @@ def train_export(
     run: Path = typer.Option(Path("runs/denoiser"), help="Denoiser run folder (its checkpoint's EMA weights are exported)."),
     vae: Path = typer.Option(Path("runs/vae/vae")),
     camera_shift: float = typer.Option(0.0, min=0, max=1, help="The model's default --camera-shift (1 for a model whose camera input is inert)."),
+    out: Optional[Path] = typer.Option(None, help="Model folder to write instead of the package's builtin:landscapes, "
+                                                  "e.g. a candidate to compare: videogen eval --model FOLDER."),
 ):
-    """Write the trained weights into the package as builtin:landscapes (fp16 safetensors)."""
+    """Write the trained weights into the package as builtin:landscapes (fp16 safetensors), or into --out."""
+    from videogen.models.registry import BUILTIN_ROOT
     from videogen.train.export import export_builtin
 
-    typer.echo(f"exported to {export_builtin(str(run), str(vae), camera_shift=camera_shift)}")
+    with usage_errors():
+        require_vae_folder(vae)
+        target = export_builtin(str(run), str(vae), out or BUILTIN_ROOT / "landscapes", camera_shift=camera_shift)
+    typer.echo(f"exported to {target}")
 
 
 @train_app.command("export-decoder")

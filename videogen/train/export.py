@@ -22,10 +22,13 @@ def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path = BUIL
     model_index.json names no text encoder: `load_pipeline` takes MiniLM from its installed package.
     camera_shift: the model's default for the pipeline's camera_shift (1 when its camera input is inert).
     """
+    checkpoint = Path(denoiser_run) / CHECKPOINT
+    if not checkpoint.is_file():
+        raise UsageError(f"run: {checkpoint} does not exist; give the folder of a `videogen train denoiser` run")
     target = Path(target)
     staging = target.with_name(f".{target.name}.export")
     shutil.rmtree(staging, ignore_errors=True)
-    state = torch.load(Path(denoiser_run) / CHECKPOINT, map_location="cpu", weights_only=False)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     vae = AutoencoderKL.from_pretrained(vae_folder)
     denoiser = builtin_denoiser(vae.config.latent_channels)
     denoiser.load_state_dict(state["ema"])
