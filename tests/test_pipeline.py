@@ -171,6 +171,18 @@ def test_camera_shift_pulls_the_latents_along_the_path_for_any_denoiser(tiny_pip
         tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, camera="pan_right:0.5", camera_shift=1.5)
 
 
+def test_an_explicit_static_camera_is_locked_off_and_no_camera_leaves_the_motion_to_the_prompt(tiny_pipeline):
+    run = lambda camera: tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, seed=0, camera=camera, camera_shift=1.0,
+                                       output_type="pt").frames[0]  # (F, 3, H, W)
+    locked = run("static")
+    for frame in locked[1:]:  # frame 0 held in place: every frame is the same picture
+        torch.testing.assert_close(frame, locked[0])
+    free = run(None)
+    assert not torch.allclose(free[1], free[0])
+    torch.testing.assert_close(free, tiny_pipeline("a lake", num_frames=4, num_inference_steps=2, seed=0, camera_shift=0.0,
+                                                   output_type="pt").frames[0])
+
+
 def test_camera_shift_left_unset_takes_the_model_default(tiny_pipeline, tmp_path):
     run = lambda pipe, **shift: pipe("a lake", num_frames=4, num_inference_steps=2, seed=0, camera="pan_right:0.5",
                                      output_type="latent", **shift).frames

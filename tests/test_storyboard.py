@@ -207,7 +207,7 @@ def test_camera_window_continues_the_shot_camera():
     expected = np.linalg.inv(whole.c2w[12]) @ whole.c2w[12:22]
     np.testing.assert_allclose(window.c2w, expected, atol=1e-5)
     np.testing.assert_allclose(window.focal, whole.focal[12:22] / whole.focal[12], atol=1e-5)
-    assert camera_window(cameras.parse_camera("static"), 30, 0, 10) is None
+    assert camera_window(cameras.parse_camera("static"), 30, 0, 10) == "static"
 
 
 def test_prompt_travel_shot_is_planned_as_crossfaded_segments(tmp_path, tiny_model_dir):

@@ -117,7 +117,7 @@ def denoise(pipe, request: Request, conditioning: Conditioning | None, progress:
         "num_inference_steps": request.steps,
         "guidance_scale": request.guidance,
         "seed": request.seed,
-        "camera": cameras.parse_camera(request.camera),
+        "camera": None if request.camera is None else cameras.parse_camera(request.camera),  # None: the prompt moves it
         "camera_strength": request.camera_strength,
         "camera_shift": request.camera_shift,
         "callback_on_step_end": report_step if progress else None,

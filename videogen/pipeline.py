@@ -190,7 +190,9 @@ class VideoPipeline(DiffusionPipeline):
         """Generate clips (num_frames=1: images), from text alone or conditioned on images and clips.
 
         num_frames / height / width: default 16 and the model's size, or the conditioning's.
-        camera: a camera spec (string, mapping, keyframe list), a `cameras.CameraPath`, or None (static).
+        camera: a camera spec (string, mapping, keyframe list), a `cameras.CameraPath`, or None: no camera, so the
+            denoiser moves as the prompt's words say. An explicit static camera ("static") is a locked-off one: the
+            latent shift below holds frame 0 in place as it carries it along any other path.
         camera_strength: how strongly the training-free controls follow the camera (0..1): a foreign denoiser's
             initial noise, and the latent shift below.
         camera_shift: share of the denoising steps (0..1) after which the latents are pulled along the camera
@@ -248,7 +250,7 @@ class VideoPipeline(DiffusionPipeline):
         latents = self.prepare_latents(noise, known, timesteps, strength)
 
         # 6. Denoise, with classifier-free guidance batched into one forward pass
-        shift_steps = 0 if camera_path.is_static else round(camera_shift * len(timesteps))
+        shift_steps = 0 if camera is None else round(camera_shift * len(timesteps))
         for step, timestep in enumerate(self.progress_bar(timesteps)):
             if known is not None:  # blended latent diffusion: kept latents follow the input at this step's noise level
                 latents = torch.where(regenerate, latents, self.scheduler.add_noise(known, noise, timestep.reshape(1)))

@@ -85,7 +85,7 @@ class Request(BaseModel):
     steps: int = Field(25, ge=1, le=1000, description="denoising steps")
     guidance: float = Field(7.5, ge=0, le=50, description="classifier-free guidance scale")
     seed: int = Field(0, ge=0, description="seed of the initial noise")
-    camera: Any = Field(None, description="camera spec: 'pan_right:0.6', a mapping or a keyframe list")
+    camera: Any = Field(None, description="camera spec: 'pan_right:0.6', a mapping or a keyframe list; 'static': a locked-off camera; unset: the prompt moves it")
     camera_strength: float = Field(1.0, ge=0, le=1, description="strength of the training-free camera controls: noise warp (models without camera conditioning) and camera_shift")
     camera_shift: float | None = Field(None, ge=0, le=1, description="share of the denoising steps whose latents are pulled along the camera (training-free, any model); unset: the model's default (builtin:landscapes 1, other models 0)")
     model: str = Field(DEFAULT_MODEL, description="builtin:NAME or a local diffusers folder")

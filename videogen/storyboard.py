@@ -286,10 +286,10 @@ def travel_segments(starts: list[int], frames: int, blend: int) -> list[tuple[in
     return list(zip([0] + [bound - blend // 2 for bound in bounds], [bound - blend // 2 + blend for bound in bounds] + [frames]))
 
 
-def camera_window(path: cameras.CameraPath, frames: int, start: int, stop: int) -> list[dict] | None:
+def camera_window(path: cameras.CameraPath, frames: int, start: int, stop: int) -> list[dict] | str:
     """Frames start..stop-1 of a shot's camera as keyframes from rest, so a prompt-travel segment continues the move."""
     if path.is_static:
-        return None
+        return "static"
     trajectory = path.trajectory(frames)
     relative = np.linalg.inv(trajectory.c2w[start]) @ trajectory.c2w[start:stop]  # (n, 4, 4), in the segment's first camera
     window = cameras.Trajectory(relative, trajectory.focal[start:stop] / trajectory.focal[start])
@@ -576,10 +576,11 @@ class Storyboard:
             blend = round(blend_seconds * fps)
             prompts = [(start, styled(text)) for start, text in _prompt_starts(shot, loc, frames, fps, blend)]
             ranges = travel_segments([start for start, _ in prompts], frames, blend)
+            windows = [None if base.camera is None else camera_window(camera, frames, start, stop) for start, stop in ranges]
             requests = tuple(
-                _build_request(settings, loc, prompt=text, frames=stop - start, camera=camera_window(camera, frames, start, stop),
+                _build_request(settings, loc, prompt=text, frames=stop - start, camera=window,
                                keyframes=min(base.keyframes, stop - start) if base.keyframes else None)
-                for (start, stop), (_, text) in zip(ranges, prompts)
+                for (start, stop), window, (_, text) in zip(ranges, windows, prompts)
             )
         if base.model not in models:
             try:

@@ -30,7 +30,7 @@ def render(
     guidance: float = typer.Option(7.5, help="Classifier-free guidance scale (<= 1 disables it)."),
     seed: int = typer.Option(0, help="Seed of the initial noise; the same seed gives the same clip."),
     negative: Optional[str] = typer.Option(None, help="Negative prompt."),
-    camera: Optional[str] = typer.Option(None, help="Camera spec, e.g. pan_right:0.6 or zoom_in:0.3+tilt_up:0.2@ease_in_out."),
+    camera: Optional[str] = typer.Option(None, help="Camera spec, e.g. pan_right:0.6 or zoom_in:0.3+tilt_up:0.2@ease_in_out; static: a locked-off camera; unset: the prompt moves it."),
     camera_strength: float = typer.Option(1.0, help="How strongly the training-free camera controls (noise warp, --camera-shift) follow the camera (0..1)."),
     camera_shift: Optional[float] = typer.Option(None, help="Share of the denoising steps whose latents are pulled along the camera (0..1; any model). Default: the model's (builtin:landscapes 1, other models 0)."),
     mode: Optional[str] = MODE_OPTION,

@@ -145,12 +145,11 @@ def train_export(
                                                   "e.g. a candidate to compare: videogen eval --model FOLDER."),
 ):
     """Write the trained weights into the package as builtin:landscapes (fp16 safetensors), or into --out."""
-    from videogen.models.registry import BUILTIN_ROOT
     from videogen.train.export import export_builtin
 
     with usage_errors():
         require_vae_folder(vae)
-        target = export_builtin(str(run), str(vae), out or BUILTIN_ROOT / "landscapes", camera_shift=camera_shift)
+        target = export_builtin(str(run), str(vae), out, camera_shift=camera_shift)
     typer.echo(f"exported to {target}")
 
 

@@ -15,9 +15,10 @@ from videogen.train.denoiser import builtin_denoiser, inference_scheduler
 from videogen.train.loop import CHECKPOINT
 
 
-def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path = BUILTIN_ROOT / "landscapes",
+def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path | None = None,
                    camera_shift: float = 0.0) -> Path:
-    """Write model_index.json, denoiser/ (the EMA weights), vae/ and scheduler/ to `target`, in fp16 safetensors.
+    """Write model_index.json, denoiser/ (the EMA weights), vae/ and scheduler/ to `target` (None: the package's
+    builtin:landscapes folder), in fp16 safetensors.
 
     model_index.json names no text encoder: `load_pipeline` takes MiniLM from its installed package.
     camera_shift: the model's default for the pipeline's camera_shift (1 when its camera input is inert).
@@ -25,7 +26,7 @@ def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path = BUIL
     checkpoint = Path(denoiser_run) / CHECKPOINT
     if not checkpoint.is_file():
         raise UsageError(f"run: {checkpoint} does not exist; give the folder of a `videogen train denoiser` run")
-    target = Path(target)
+    target = BUILTIN_ROOT / "landscapes" if target is None else Path(target)
     staging = target.with_name(f".{target.name}.export")
     shutil.rmtree(staging, ignore_errors=True)
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
