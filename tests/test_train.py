@@ -124,13 +124,15 @@ def test_shift_share_needs_a_decoder_fine_tune_on_whole_frames(tmp_path):
 
 
 def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
-    """A VAE with 8 latent channels: the UNet trained on it gets 8 channels, warm-started from a 4-channel UNet
+    """A VAE with 8 latent channels (`train vae`, both phases): the UNet trained on it gets 8 channels, warm-started from a 4-channel UNet
     (every weight but conv_in/conv_out kept), and the exported model renders."""
     data = tmp_path / "data"
     render_shards(data, num_clips=2, num_frames=8, size=128, shard_size=2, log=lambda line: None)
-    vae = train_vae(str(data), str(tmp_path / "vae"), steps=1, batch=2, crop=32, latent_channels=8)
-    cache_latents(str(data), vae, log=lambda line: None)
-    vae.save_pretrained(tmp_path / "vae" / "vae")
+    result = CliRunner().invoke(app, ["train", "vae", "--data", str(data), "--out", str(tmp_path / "vae"), "--steps", "1",
+                                      "--batch", "2", "--whole-frame-steps", "1", "--latent-channels", "8"])
+    assert result.exit_code == 0, result.output
+    assert torch.load(tmp_path / "vae" / CHECKPOINT, weights_only=False)["step"] == 2  # a crop step, then a whole-frame step
+    assert AutoencoderKL.load_config(tmp_path / "vae" / "vae")["latent_channels"] == 8
     assert ClipStore.load(data, with_latents=True).latents.shape == (2, 8, 8, 16, 16)
 
     old = builtin_denoiser()

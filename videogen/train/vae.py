@@ -29,6 +29,7 @@ from videogen.train.data import LATENTS, ClipStore, save_array, shard_ids
 from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
 
 KL_WEIGHT = 1e-6
+WHOLE_FRAME_BATCH = 4  # frames per step of the whole-frame phase (each costs seven 48 px crops)
 
 
 def builtin_vae(latent_channels: int = 4) -> AutoencoderKL:
@@ -111,15 +112,15 @@ def image_gradient_l1(reconstructed: torch.Tensor, images: torch.Tensor) -> torc
     return (difference.diff(dim=-1).abs().mean() + difference.diff(dim=-2).abs().mean()) / 2
 
 
-def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int = 48, lr: float = 4e-4, seed: int = 0,
+def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None = 48, lr: float = 4e-4, seed: int = 0,
               log_every: int = 50, checkpoint_every: int = 250, init: str | None = None, decoder_only: bool = False,
               edge_weight: float = 0.0, latent_channels: int = 4, shift_share: float = 0.0) -> AutoencoderKL:
     """Train (or resume) the VAE in `out`; returns the EMA weights. Same code on CPU and CUDA.
 
     init: a saved VAE folder to start from (default: the built-in architecture, random); decoder_only: train the
     decoder alone on the frozen encoder's latent means; edge_weight: weight of image_gradient_l1; latent_channels:
-    of a new VAE (a resumed or `init` one keeps its own); shift_share: with decoder_only, the share of each batch
-    that is shifted latents (shifted_latent_batch) rather than plain frames."""
+    of a new or resumed VAE (an `init` one keeps its own); shift_share: with decoder_only, the share of each batch
+    that is shifted latents (shifted_latent_batch) rather than plain frames; crop None: whole frames."""
     if shift_share and not (decoder_only and 0 < shift_share <= 1):
         raise ValueError(f"shift_share {shift_share:g}: needs decoder_only and a share in (0, 1]")
     build = (lambda: builtin_vae(latent_channels)) if init is None else (lambda: AutoencoderKL.from_pretrained(init))
@@ -134,6 +135,7 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int = 48, l
     held_out_clips = np.asarray(store.clips[-holdout:])  # the last clips, never trained on
     held_out = held_out_clips[:, 0]
     train_clips = store.clips[:-holdout]
+    crop = crop or train_clips.shape[2]
     if shift_share and crop != train_clips.shape[2]:
         raise ValueError(f"shift_share needs whole frames: crop {crop}, frames {train_clips.shape[2]} px")
     shifted = math.ceil(batch * shift_share)  # at least one shifted pair whenever shift_share > 0
