@@ -1,0 +1,81 @@
+"""How much of a prompt a VAE keeps: the eval judge's adherence on rendered truth passed through each VAE, beside
+the same truth under a plain Gaussian blur (the peer: losing detail the way a blur does, at a similar PSNR).
+
+    python bench/vae_ceiling.py [--vae videogen/models/builtin/landscapes/vae] [--vae OTHER ...] [--sheet out.png]
+
+The truth is the development prompt set (make_prompt_set(per_group=48, per_camera=0, seed=11): 144 scenes, none
+in the eval report's set), 4 frames each at 128 px. Each VAE encodes (posterior mode) and decodes every frame, as
+the eval's "vae ceiling" does; no denoiser can show more of a prompt than its VAE keeps. Prints PSNR, adherence
+(mean, and seen / held-out phrasing / held-out combination), per-attribute adherence, and each source's most
+common misreadings. --sheet writes the first frames of 12 scenes: truth on top, one row per VAE.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import torch
+from diffusers import AutoencoderKL
+from PIL import Image
+
+from videogen.eval.evaluate import vae_round_trip
+from videogen.eval.judge import ATTRIBUTES, judge_frames, load_judge
+from videogen.eval.metrics import psnr
+from videogen.eval.prompts import GROUPS, make_prompt_set
+from videogen.world import render_clip
+
+BLUR_SIGMAS = (1.0, 2.0)  # pixels; sigma 2 is about the PSNR of the shipped VAE's round trip
+
+
+def adherence(judge, prompts, clips) -> dict:
+    """Judge accuracy per attribute and per group, their mean, and the three commonest misreadings per attribute."""
+    predicted = judge.predict(np.stack([judge_frames(clip) for clip in clips]))
+    hits = [(p.group, name, predicted[name][i] == p.scene.attributes[name]) for i, p in enumerate(prompts) for name in ATTRIBUTES]
+    misses = Counter(f"{p.scene.attributes[name]}->{predicted[name][i]}" for i, p in enumerate(prompts) for name in ATTRIBUTES
+                     if predicted[name][i] != p.scene.attributes[name])
+    return {
+        "mean": np.mean([hit for _, _, hit in hits]),
+        "groups": [np.mean([hit for group, _, hit in hits if group == wanted]) for wanted in GROUPS if any(g == wanted for g, _, _ in hits)],
+        "attributes": {name: np.mean([hit for _, attribute, hit in hits if attribute == name]) for name in ATTRIBUTES},
+        "misses": misses.most_common(3),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--vae", action="append", help="a VAE folder (repeatable)")
+    parser.add_argument("--sheet", help="PNG contact sheet: truth, then each VAE's round trip")
+    args = parser.parse_args()
+    vae_folders = args.vae or ["videogen/models/builtin/landscapes/vae"]
+    torch.manual_seed(0)
+    prompts = make_prompt_set(per_group=48, per_camera=0, seed=11)
+    truth = [render_clip(p.scene, 4, 128, 128) for p in prompts]
+    sources = {"rendered truth": truth}
+    for sigma in BLUR_SIGMAS:
+        sources[f"Gaussian blur, sigma {sigma:g} px (peer)"] = [np.stack([cv2.GaussianBlur(frame, (0, 0), sigma) for frame in clip])
+                                                                for clip in truth]
+    for folder in vae_folders:
+        vae = AutoencoderKL.from_pretrained(folder, torch_dtype=torch.float32).eval()
+        sources[f"VAE {folder} ({vae.config.latent_channels} channels)"] = vae_round_trip(SimpleNamespace(vae=vae), truth)
+    judge = load_judge()
+    print(f"{len(prompts)} development scenes, 4 frames at 128 px; adherence: mean (seen / held-out phrasing / held-out combination)\n")
+    print("| source | PSNR | adherence | " + " | ".join(ATTRIBUTES) + " | commonest misreadings |")
+    print("|---|---|---|" + "---|" * len(ATTRIBUTES) + "---|")
+    for name, clips in sources.items():
+        scores = adherence(judge, prompts, clips)
+        quality = "" if clips is truth else f"{np.mean([psnr(a, b) for a, b in zip(truth, clips)]):.2f} dB"
+        groups = " / ".join(f"{value:.3f}" for value in scores["groups"])
+        print(f"| {name} | {quality} | {scores['mean']:.3f} ({groups}) | "
+              + " | ".join(f"{scores['attributes'][a]:.2f}" for a in ATTRIBUTES)
+              + " | " + ", ".join(f"{miss} ({count})" for miss, count in scores["misses"]) + " |")
+    if args.sheet:
+        rows = [np.concatenate([clip[0] for clip in clips[:12]], axis=1) for name, clips in sources.items() if "blur" not in name]
+        Image.fromarray(np.round(np.concatenate(rows, axis=0) * 255).astype(np.uint8)).save(args.sheet)
+
+
+if __name__ == "__main__":
+    main()
