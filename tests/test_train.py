@@ -124,8 +124,8 @@ def test_shift_share_needs_a_decoder_fine_tune_on_whole_frames(tmp_path):
 
 
 def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
-    """A VAE with 8 latent channels (`train vae`, both phases): the UNet trained on it gets 8 channels, warm-started from a 4-channel UNet
-    (every weight but conv_in/conv_out kept), and the exported model renders."""
+    """A VAE with 8 latent channels (`videogen train vae`, both phases): the UNet trained on it gets 8 channels,
+    warm-started from a 4-channel UNet (every weight but conv_in/conv_out kept), and the exported model renders."""
     data = tmp_path / "data"
     render_shards(data, num_clips=2, num_frames=8, size=128, shard_size=2, log=lambda line: None)
     result = CliRunner().invoke(app, ["train", "vae", "--data", str(data), "--out", str(tmp_path / "vae"), "--steps", "1",

@@ -88,6 +88,13 @@ def _mean(values) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+def adherence_table(prompts: list[EvalPrompt], predicted: dict) -> dict:
+    """{group: {attribute: share of the group's prompts whose attribute the judge read right}} (None: no prompts)."""
+    return {group: {name: _mean([float(predicted[name][i] == p.scene.attributes[name])
+                                 for i, p in enumerate(prompts) if p.group == group]) for name in ATTRIBUTES}
+            for group in GROUPS}
+
+
 def summarise(prompts: list[EvalPrompt], clips: list[np.ndarray], judge: Judge, reference: np.ndarray,
               trusted: set[str]) -> dict:
     """Aggregate one source's clips: adherence per attribute and group (and its mean over the attributes the judge
@@ -95,9 +102,7 @@ def summarise(prompts: list[EvalPrompt], clips: list[np.ndarray], judge: Judge, 
     inputs = np.stack([judge_frames(clip) for clip in clips])
     predicted = judge.predict(inputs)
     per_clip = [clip_metrics(clip, p.scene.camera) for clip, p in zip(clips, prompts)]
-    adherence = {group: {name: _mean([float(predicted[name][i] == p.scene.attributes[name])
-                                      for i, p in enumerate(prompts) if p.group == group]) for name in ATTRIBUTES}
-                 for group in GROUPS}
+    adherence = adherence_table(prompts, predicted)
     camera_clips = [(m["camera"], p.scene.camera) for m, p in zip(per_clip, prompts) if p.group == CAMERA_GROUP]
     return {
         "adherence": adherence,
