@@ -129,10 +129,12 @@ def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
     data = tmp_path / "data"
     render_shards(data, num_clips=2, num_frames=8, size=128, shard_size=2, log=lambda line: None)
     result = CliRunner().invoke(app, ["train", "vae", "--data", str(data), "--out", str(tmp_path / "vae"), "--steps", "1",
-                                      "--batch", "2", "--whole-frame-steps", "1", "--latent-channels", "8"])
+                                      "--batch", "2", "--whole-frame-steps", "1", "--latent-channels", "8",
+                                      "--widths", "32,64,64,96"])
     assert result.exit_code == 0, result.output
     assert torch.load(tmp_path / "vae" / CHECKPOINT, weights_only=False)["step"] == 2  # a crop step, then a whole-frame step
-    assert AutoencoderKL.load_config(tmp_path / "vae" / "vae")["latent_channels"] == 8
+    config = AutoencoderKL.load_config(tmp_path / "vae" / "vae")
+    assert config["latent_channels"] == 8 and config["block_out_channels"] == [32, 64, 64, 96]
     assert ClipStore.load(data, with_latents=True).latents.shape == (2, 8, 8, 16, 16)
 
     old = builtin_denoiser()
@@ -150,6 +152,27 @@ def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
     pipe = load_pipeline(str(tmp_path / "model"))
     pipe.set_progress_bar_config(disable=True)
     assert pipe("a lake", num_frames=2, num_inference_steps=2, seed=0).frames.shape == (1, 2, 128, 128, 3)
+
+
+@pytest.mark.parametrize("widths", ["32,64,128", "32,64,100,128", "wide"])
+def test_vae_widths_that_cannot_build_are_one_error_line(tmp_path, widths):
+    result = CliRunner().invoke(app, ["train", "vae", "--data", str(tmp_path), "--out", str(tmp_path / "vae"), "--widths", widths])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert f"--widths {widths!r}: give four channel counts, each a multiple of 32" in result.output
+    assert not (tmp_path / "vae").exists()
+
+
+def test_resuming_a_run_with_other_settings_names_the_checkpoint_and_the_setting(tmp_path):
+    """A run folder keeps the architecture it started with: resuming it as another is one line, and the run is kept."""
+    data = tmp_path / "data"
+    render_shards(data, num_clips=2, num_frames=2, size=128, shard_size=2, log=lambda line: None)
+    train_vae(str(data), str(tmp_path / "vae"), steps=1, batch=2, crop=32)
+    before = (tmp_path / "vae" / CHECKPOINT).read_bytes()
+    result = CliRunner().invoke(app, ["train", "vae", "--data", str(data), "--out", str(tmp_path / "vae"), "--steps", "2",
+                                      "--batch", "2", "--whole-frame-steps", "0", "--widths", "32,64,256,256"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert f"{tmp_path / 'vae' / CHECKPOINT}: this run was started with block_out_channels [32, 64, 128, 128] (asked: [32, 64, 256, 256])" in result.output
+    assert (tmp_path / "vae" / CHECKPOINT).read_bytes() == before
 
 
 def test_image_steps_are_spread_evenly_by_share():

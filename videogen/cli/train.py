@@ -37,17 +37,34 @@ def train_vae_command(
     whole_frame_steps: int = typer.Option(500, min=0, help="Then steps on 4 whole frames: GroupNorm's statistics differ "
                                                            "between crops and whole frames (4 dB in session 1)."),
     latent_channels: int = typer.Option(4, help="Latent channels of a new VAE (the UNet trained on it follows)."),
+    widths: str = typer.Option("32,64,128,128", help="Channels of the four levels, 128 px down to 16 px, each a "
+                                                     "multiple of 32; wider keeps more and decodes slower."),
 ):
     """Train the 8x VAE (crops, then whole frames; resumable), then cache every clip's latents beside the shards."""
     from videogen.train.vae import WHOLE_FRAME_BATCH, cache_latents, train_vae
 
-    vae = train_vae(str(data), str(out), steps, batch=batch, latent_channels=latent_channels)
-    if whole_frame_steps:
-        vae = train_vae(str(data), str(out), steps + whole_frame_steps, batch=WHOLE_FRAME_BATCH, crop=None,
-                        latent_channels=latent_channels)
+    with usage_errors():
+        levels = parse_widths(widths)
+        vae = train_vae(str(data), str(out), steps, batch=batch, latent_channels=latent_channels, widths=levels)
+        if whole_frame_steps:
+            vae = train_vae(str(data), str(out), steps + whole_frame_steps, batch=WHOLE_FRAME_BATCH, crop=None,
+                            latent_channels=latent_channels, widths=levels)
     scaling = cache_latents(str(data), vae)
     vae.save_pretrained(out / "vae")
     typer.echo(f"{out / 'vae'}: latents cached in {data}, scaling factor {scaling:.4f}")
+
+
+def parse_widths(text: str) -> tuple[int, ...]:
+    """'32,64,256,256' -> (32, 64, 256, 256): four levels, each a positive multiple of GroupNorm's 32 groups."""
+    from videogen.errors import UsageError
+
+    try:
+        levels = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        levels = ()
+    if len(levels) != 4 or any(level <= 0 or level % 32 for level in levels):
+        raise UsageError(f"--widths {text!r}: give four channel counts, each a multiple of 32, such as 32,64,256,256")
+    return levels
 
 
 @train_app.command("latents")

@@ -12,6 +12,7 @@ from typing import Callable
 import torch
 
 from postprocess.files import atomic_path
+from videogen.errors import UsageError
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -31,11 +32,22 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     if not path.exists():
         return 0
     state = torch.load(path, map_location="cpu", weights_only=False)
+    pairs = {key: (_plain(value), _plain(model.config[key])) for key, value in state["config"].items()
+             if not key.startswith("_") and key in model.config}
+    different = {key: pair for key, pair in pairs.items() if pair[0] != pair[1]}
+    if different:  # load_state_dict would fail with a page of tensor shapes
+        settings = ", ".join(f"{key} {saved} (asked: {asked})" for key, (saved, asked) in different.items())
+        raise UsageError(f"{path}: this run was started with {settings}; resume it with those settings or use a new folder")
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if ema is not None and "ema" in state:
         ema.load_state_dict(state["ema"])
     return state["step"]
+
+
+def _plain(value):
+    """Config values compare alike whether they came from a constructor (tuples) or a JSON file (lists)."""
+    return list(value) if isinstance(value, (list, tuple)) else value
 
 
 @dataclass
