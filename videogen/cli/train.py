@@ -38,7 +38,7 @@ def train_vae_command(
                                                            "between crops and whole frames (4 dB in session 1)."),
     latent_channels: int = typer.Option(4, help="Latent channels of a new VAE (the UNet trained on it follows)."),
     widths: str = typer.Option("32,64,128,128", help="Channels of the four levels, 128 px down to 16 px, each a "
-                                                     "multiple of 32; wider keeps more and decodes slower."),
+                                                     "multiple of 32; width at 128 px costs the most decode time."),
 ):
     """Train the 8x VAE (crops, then whole frames; resumable), then cache every clip's latents beside the shards."""
     from videogen.train.vae import WHOLE_FRAME_BATCH, cache_latents, train_vae
@@ -55,15 +55,16 @@ def train_vae_command(
 
 
 def parse_widths(text: str) -> tuple[int, ...]:
-    """'32,64,256,256' -> (32, 64, 256, 256): four levels, each a positive multiple of GroupNorm's 32 groups."""
+    """'32,64,256,256' -> (32, 64, 256, 256): four levels, each a positive multiple of the VAE's GroupNorm groups."""
     from videogen.errors import UsageError
+    from videogen.train.vae import NORM_GROUPS
 
     try:
         levels = tuple(int(part) for part in text.split(","))
     except ValueError:
         levels = ()
-    if len(levels) != 4 or any(level <= 0 or level % 32 for level in levels):
-        raise UsageError(f"--widths {text!r}: give four channel counts, each a multiple of 32, such as 32,64,256,256")
+    if len(levels) != 4 or any(level <= 0 or level % NORM_GROUPS for level in levels):
+        raise UsageError(f"--widths {text!r}: give four channel counts, each a multiple of {NORM_GROUPS}, such as 32,64,256,256")
     return levels
 
 

@@ -33,6 +33,7 @@ WHOLE_FRAME_BATCH = 4  # frames per step of the whole-frame phase (each costs se
 
 
 BUILTIN_WIDTHS = (32, 64, 128, 128)  # channels per level, 128 px down to 16 px
+NORM_GROUPS = 32  # GroupNorm groups: every level's width is a multiple of it
 
 
 def builtin_vae(latent_channels: int = 4, widths: tuple[int, ...] = BUILTIN_WIDTHS) -> AutoencoderKL:
@@ -47,7 +48,7 @@ def builtin_vae(latent_channels: int = 4, widths: tuple[int, ...] = BUILTIN_WIDT
         block_out_channels=widths,
         layers_per_block=1,
         latent_channels=latent_channels,
-        norm_num_groups=32,
+        norm_num_groups=NORM_GROUPS,
         sample_size=128,
         mid_block_add_attention=False,
     )
