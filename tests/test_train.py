@@ -16,7 +16,9 @@ from videogen.cli import app
 from videogen.errors import UsageError
 from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
-from videogen.train.denoiser import Batches, builtin_denoiser, camera_sensitivity, is_image_step, snr_weight, train_denoiser, training_scheduler
+from videogen.models.denoiser import CameraUNet3D
+from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, is_image_step, snr_weight, train_denoiser,
+                                     training_scheduler, warm_start)
 from videogen.train.export import export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT
 from videogen.train.vae import builtin_vae, cache_latents, shifted_latent_batch, train_vae
@@ -152,6 +154,31 @@ def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
     pipe = load_pipeline(str(tmp_path / "model"))
     pipe.set_progress_bar_config(disable=True)
     assert pipe("a lake", num_frames=2, num_inference_steps=2, seed=0).frames.shape == (1, 2, 128, 128, 3)
+
+
+def test_a_run_with_the_input_temporal_transformer_exports_warm_starts_and_cannot_resume_without_it(tmp_path):
+    """Runs started before the built-in UNet dropped transformer_in keep their architecture on export; as --init
+    they seed every other weight of today's UNet; resumed as today's UNet they are one error line, left untouched."""
+    old = CameraUNet3D.from_config({**builtin_denoiser().config, "input_temporal_transformer": True})
+    config = {key: value for key, value in old.config.items() if key != "input_temporal_transformer"}  # as saved then
+    (tmp_path / "run").mkdir()
+    torch.save({"model": old.state_dict(), "ema": old.state_dict(), "optimizer": {}, "step": 1, "config": config},
+               tmp_path / "run" / CHECKPOINT)
+    builtin_vae().save_pretrained(tmp_path / "vae")
+    exported = CameraUNet3D.from_pretrained(export_builtin(str(tmp_path / "run"), str(tmp_path / "vae"), tmp_path / "model") / "denoiser")
+    assert exported.config.input_temporal_transformer and any(name.startswith("transformer_in.") for name in exported.state_dict())
+
+    old.save_pretrained(tmp_path / "old")
+    new = warm_start(str(tmp_path / "old"), latent_channels=4)
+    assert not any(name.startswith("transformer_in.") for name in new.state_dict())
+    assert all(torch.equal(weight, old.state_dict()[name]) for name, weight in new.state_dict().items())
+    assert sum(weight.numel() for weight in new.parameters()) < 0.85 * sum(weight.numel() for weight in old.parameters())
+
+    before = (tmp_path / "run" / CHECKPOINT).read_bytes()
+    result = CliRunner().invoke(app, ["train", "denoiser", "--vae", str(tmp_path / "vae"), "--out", str(tmp_path / "run"), "--steps", "2"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "this run was started with input_temporal_transformer True (asked: False)" in result.output
+    assert (tmp_path / "run" / CHECKPOINT).read_bytes() == before
 
 
 @pytest.mark.parametrize("widths", ["32,64,128", "32,64,100,128", "wide"])

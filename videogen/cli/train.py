@@ -130,7 +130,8 @@ def train_denoiser_command(
     """Train the camera-conditioned temporal UNet on the cached latents; previews every 500 steps."""
     from videogen.train.denoiser import train_denoiser
 
-    train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share)
+    with usage_errors():
+        train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share)
 
 
 @train_app.command("camera-probe")

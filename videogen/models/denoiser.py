@@ -79,10 +79,18 @@ def silent_embedder(features: int, width: int) -> nn.Sequential:
     return embedder
 
 
+class PassThrough(nn.Module):
+    """Stands in for UNet3DConditionModel's transformer_in: returns the features as they came, as its (output,) tuple."""
+
+    def forward(self, hidden_states: torch.Tensor, *args, **kwargs) -> tuple[torch.Tensor]:
+        return (hidden_states,)
+
+
 class CameraUNet3D(UNet3DConditionModel):
     """UNet3DConditionModel whose conv_in also reads CAMERA_CHANNELS of per-frame camera motion, and whose residual
     blocks add to their time embedding an embedding of each frame's motion_summary (with camera_embedding) and of
-    the prompt's mean token state (with text_embedding)."""
+    the prompt's mean token state (with text_embedding). input_temporal_transformer=False drops the temporal
+    transformer diffusers puts before the first block (transformer_in)."""
 
     @register_to_config
     def __init__(
@@ -106,6 +114,7 @@ class CameraUNet3D(UNet3DConditionModel):
         camera_channels: int = CAMERA_CHANNELS,
         camera_embedding: bool = False,
         text_embedding: bool = False,
+        input_temporal_transformer: bool = True,
     ):
         super().__init__(
             sample_size=sample_size,
@@ -125,6 +134,11 @@ class CameraUNet3D(UNet3DConditionModel):
             mid_block_scale_factor=mid_block_scale_factor,
             time_cond_proj_dim=time_cond_proj_dim,
         )
+        if not input_temporal_transformer:
+            # diffusers gives transformer_in 8 heads of attention_head_dim channels whatever the width of the first
+            # level: at the built-in sizes a 256-channel transformer on every 32-channel pixel of every frame, half of
+            # the UNet's compute (measured), beside the temporal attention and convolutions every block already has.
+            self.transformer_in = PassThrough()
         # Widen conv_in for the camera channels; their weights start at zero so training begins from
         # the static-camera model.
         plain = self.conv_in

@@ -38,8 +38,9 @@ PREVIEW_PROMPTS = (
 
 
 def builtin_denoiser(latent_channels: int = 4) -> CameraUNet3D:
-    """The built-in UNet (6.7M parameters, sized for 2 CPU cores): three levels at 16x16 latents,
-    MiniLM-width cross-attention, camera channels, the per-frame camera embedding and the pooled text embedding."""
+    """The built-in UNet (5.4M parameters, sized for 2 CPU cores): three levels at 16x16 latents,
+    MiniLM-width cross-attention, camera channels, the per-frame camera embedding and the pooled text embedding,
+    and no input temporal transformer (until session 13 it had one: 1.3M parameters and half of the compute)."""
     return CameraUNet3D(
         sample_size=16,
         in_channels=latent_channels,
@@ -50,13 +51,15 @@ def builtin_denoiser(latent_channels: int = 4) -> CameraUNet3D:
         attention_head_dim=32,
         camera_embedding=True,
         text_embedding=True,
+        input_temporal_transformer=False,
     )
 
 
 def warm_start(init: str, latent_channels: int) -> CameraUNet3D:
     """The built-in architecture for latents of `latent_channels` with every weight of a saved CameraUNet3D whose
     name and shape still fit: all of a saved built-in UNet; all but conv_in and conv_out of one trained on another
-    VAE's latents; all but the camera or text embedding (each starts at zero) of one saved before it existed."""
+    VAE's latents; all but the camera or text embedding (each starts at zero) of one saved before it existed; all but
+    the input temporal transformer of one saved with it."""
     saved = CameraUNet3D.from_pretrained(init, torch_dtype=torch.float32)
     model = builtin_denoiser(latent_channels)
     fresh = model.state_dict()

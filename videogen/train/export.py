@@ -11,7 +11,8 @@ from diffusers import AutoencoderKL
 
 from videogen.errors import UsageError
 from videogen.models.registry import BUILTIN_ROOT
-from videogen.train.denoiser import builtin_denoiser, inference_scheduler
+from videogen.models.denoiser import CameraUNet3D
+from videogen.train.denoiser import inference_scheduler
 from videogen.train.loop import CHECKPOINT
 
 
@@ -31,7 +32,10 @@ def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path | None
     shutil.rmtree(staging, ignore_errors=True)
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     vae = AutoencoderKL.from_pretrained(vae_folder)
-    denoiser = builtin_denoiser(vae.config.latent_channels)
+    denoiser = CameraUNet3D.from_config(state["config"])  # the run's own architecture, which may predate today's
+    if denoiser.config.in_channels != vae.config.latent_channels:
+        raise UsageError(f"vae: {vae_folder} makes {vae.config.latent_channels}-channel latents and the run in {denoiser_run} "
+                         f"denoises {denoiser.config.in_channels}; give the VAE the run was trained on")
     denoiser.load_state_dict(state["ema"])
     denoiser.to(torch.float16).save_pretrained(staging / "denoiser")
     vae.to(torch.float16).save_pretrained(staging / "vae")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import time
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     if not path.exists():
         return 0
     state = torch.load(path, map_location="cpu", weights_only=False)
-    pairs = {key: (_plain(value), _plain(model.config[key])) for key, value in state["config"].items()
+    saved = {**_init_defaults(model), **state["config"]}  # a setting newer than the run had its default there
+    pairs = {key: (_plain(value), _plain(model.config[key])) for key, value in saved.items()
              if not key.startswith("_") and key in model.config}
     different = {key: pair for key, pair in pairs.items() if pair[0] != pair[1]}
     if different:  # load_state_dict would fail with a page of tensor shapes
@@ -43,6 +45,12 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     if ema is not None and "ema" in state:
         ema.load_state_dict(state["ema"])
     return state["step"]
+
+
+def _init_defaults(model: torch.nn.Module) -> dict:
+    """The default of every keyword argument of the model class's constructor."""
+    parameters = inspect.signature(type(model).__init__).parameters.values()
+    return {parameter.name: parameter.default for parameter in parameters if parameter.default is not inspect.Parameter.empty}
 
 
 def _plain(value):
