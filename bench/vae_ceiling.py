@@ -55,13 +55,13 @@ def main():
     torch.manual_seed(0)
     prompts = make_prompt_set(per_group=48, per_camera=0, seed=11)
     truth = [render_clip(p.scene, 4, 128, 128) for p in prompts]
-    sources = {"rendered truth": truth}
-    for sigma in BLUR_SIGMAS:
-        sources[f"Gaussian blur, sigma {sigma:g} px (peer)"] = [np.stack([cv2.GaussianBlur(frame, (0, 0), sigma) for frame in clip])
-                                                                for clip in truth]
+    blurs = {f"Gaussian blur, sigma {sigma:g} px (peer)": [np.stack([cv2.GaussianBlur(frame, (0, 0), sigma) for frame in clip])
+                                                           for clip in truth] for sigma in BLUR_SIGMAS}
+    round_trips = {}
     for folder in vae_folders:
         vae = AutoencoderKL.from_pretrained(folder, torch_dtype=torch.float32).eval()
-        sources[f"VAE {folder} ({vae.config.latent_channels} channels)"] = vae_round_trip(SimpleNamespace(vae=vae), truth)
+        round_trips[f"VAE {folder} ({vae.config.latent_channels} channels)"] = vae_round_trip(SimpleNamespace(vae=vae), truth)
+    sources = {"rendered truth": truth, **blurs, **round_trips}
     judge = load_judge()
     print(f"{len(prompts)} development scenes, 4 frames at 128 px; adherence: mean (seen / held-out phrasing / held-out combination)\n")
     print("| source | PSNR | adherence | " + " | ".join(ATTRIBUTES) + " | commonest misreadings |")
@@ -74,7 +74,7 @@ def main():
               + " | ".join(f"{scores['attributes'][a]:.2f}" for a in ATTRIBUTES)
               + " | " + ", ".join(f"{miss} ({count})" for miss, count in scores["misses"]) + " |")
     if args.sheet:
-        rows = [np.concatenate([clip[0] for clip in clips[:12]], axis=1) for name, clips in sources.items() if "blur" not in name]
+        rows = [np.concatenate([clip[0] for clip in clips[:12]], axis=1) for clips in (truth, *round_trips.values())]
         Image.fromarray(np.round(np.concatenate(rows, axis=0) * 255).astype(np.uint8)).save(args.sheet)
 
 
