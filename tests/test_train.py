@@ -167,6 +167,10 @@ def test_a_run_with_the_input_temporal_transformer_exports_warm_starts_and_canno
     builtin_vae().save_pretrained(tmp_path / "vae")
     exported = CameraUNet3D.from_pretrained(export_builtin(str(tmp_path / "run"), str(tmp_path / "vae"), tmp_path / "model") / "denoiser")
     assert exported.config.input_temporal_transformer and any(name.startswith("transformer_in.") for name in exported.state_dict())
+    builtin_vae(latent_channels=8).save_pretrained(tmp_path / "vae8")
+    with pytest.raises(UsageError, match="makes 8-channel latents and the run in .* denoises 4"):
+        export_builtin(str(tmp_path / "run"), str(tmp_path / "vae8"), tmp_path / "model8")
+    assert not (tmp_path / "model8").exists()
 
     old.save_pretrained(tmp_path / "old")
     new = warm_start(str(tmp_path / "old"), latent_channels=4)
