@@ -20,7 +20,7 @@ from videogen.models.denoiser import CameraUNet3D
 from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, is_image_step, snr_weight, train_denoiser,
                                      training_scheduler, warm_start)
 from videogen.train.export import export_builtin, export_decoder
-from videogen.train.loop import CHECKPOINT
+from videogen.train.loop import CHECKPOINT, save_checkpoint
 from videogen.train.vae import builtin_vae, cache_latents, shifted_latent_batch, train_vae
 
 
@@ -160,10 +160,11 @@ def test_a_run_with_the_input_temporal_transformer_exports_warm_starts_and_canno
     """Runs started before the built-in UNet dropped transformer_in keep their architecture on export; as --init
     they seed every other weight of today's UNet; resumed as today's UNet they are one error line, left untouched."""
     old = CameraUNet3D.from_config({**builtin_denoiser().config, "input_temporal_transformer": True})
-    config = {key: value for key, value in old.config.items() if key != "input_temporal_transformer"}  # as saved then
     (tmp_path / "run").mkdir()
-    torch.save({"model": old.state_dict(), "ema": old.state_dict(), "optimizer": {}, "step": 1, "config": config},
-               tmp_path / "run" / CHECKPOINT)
+    save_checkpoint(tmp_path / "run", old, torch.optim.AdamW(old.parameters()), step=1, ema=old)
+    state = torch.load(tmp_path / "run" / CHECKPOINT, weights_only=False)
+    del state["config"]["input_temporal_transformer"]  # as runs saved it before the setting existed
+    torch.save(state, tmp_path / "run" / CHECKPOINT)
     builtin_vae().save_pretrained(tmp_path / "vae")
     exported = CameraUNet3D.from_pretrained(export_builtin(str(tmp_path / "run"), str(tmp_path / "vae"), tmp_path / "model") / "denoiser")
     assert exported.config.input_temporal_transformer and any(name.startswith("transformer_in.") for name in exported.state_dict())
