@@ -133,7 +133,11 @@ def test_text_embedding_starts_silent_then_steers_every_frame():
         before = denoiser(sample, 10, prompt_states).sample
         assert torch.equal(before, without(sample, 10, prompt_states).sample)  # its output layer starts at zero
         denoiser.text_embedder[-1].weight.normal_()
-        change = (denoiser(sample, 10, prompt_states).sample - before).abs().amax(dim=(1, 3, 4))  # (B, F)
+        steered = denoiser(sample, 10, prompt_states).sample
+        change = (steered - before).abs().amax(dim=(1, 3, 4))  # (B, F)
+        # the pooled text defaults to the mean token state; given, it steers on its own
+        assert torch.equal(steered, denoiser(sample, 10, prompt_states, pooled_text=prompt_states.mean(dim=1)).sample)
+        assert not torch.allclose(steered, denoiser(sample, 10, prompt_states, pooled_text=torch.zeros(2, 32)).sample)
     assert (change > 1e-3).all()
 
 

@@ -17,8 +17,9 @@ from videogen.errors import UsageError
 from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
 from videogen.models.denoiser import CameraUNet3D
-from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, is_image_step, snr_weight, train_denoiser,
-                                     training_scheduler, warm_start)
+from videogen.models.text_encoder import load_minilm
+from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, encode_captions, is_image_step, snr_weight,
+                                     train_denoiser, training_scheduler, warm_start)
 from videogen.train.export import export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint
 from videogen.train.vae import builtin_vae, cache_latents, shifted_latent_batch, train_vae
@@ -205,6 +206,34 @@ def test_resuming_a_run_with_other_settings_names_the_checkpoint_and_the_setting
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert f"{tmp_path / 'vae' / CHECKPOINT}: this run was started with block_out_channels [32, 64, 128, 128] (asked: [32, 64, 256, 256])" in result.output
     assert (tmp_path / "vae" / CHECKPOINT).read_bytes() == before
+
+
+def test_pooled_text_share_hides_the_caption_from_cross_attention_alone(tmp_path, monkeypatch):
+    """With pooled_text_share 1 every caption reaches the UNet through the pooled text alone: cross-attention reads the
+    empty caption's states, the pooled text is the real caption's mean state, the same captions as a run without."""
+    data = tmp_path / "data"
+    render_shards(data, num_clips=2, num_frames=8, size=128, shard_size=2, log=lambda line: None)
+    vae = builtin_vae()
+    cache_latents(str(data), vae, log=lambda line: None)
+    vae.save_pretrained(tmp_path / "vae")
+    seen = {}
+    forward = CameraUNet3D.forward
+
+    def recording_forward(self, sample, timestep, encoder_hidden_states, camera=None, pooled_text=None, **kwargs):
+        seen.setdefault(share, []).append((encoder_hidden_states.detach(), pooled_text.detach()))
+        return forward(self, sample, timestep, encoder_hidden_states, camera, pooled_text, **kwargs)
+
+    monkeypatch.setattr(CameraUNet3D, "forward", recording_forward)
+    for share in (0.0, 1.0):
+        train_denoiser(str(data), str(tmp_path / "vae"), str(tmp_path / f"run{share}"), steps=3, clips_per_batch=1,
+                       images_per_batch=2, preview_every=0, pooled_text_share=share)
+    empty = encode_captions(*load_minilm(), [""])  # (1, T, D)
+    for (context, pooled), (hidden_context, same_pooled) in zip(seen[0.0], seen[1.0], strict=True):
+        assert torch.equal(pooled, context.mean(dim=1)) and torch.equal(pooled, same_pooled)
+        assert torch.equal(hidden_context, empty.expand_as(context))
+    assert any(not torch.allclose(pooled, empty.mean(dim=1)) for _, pooled in seen[0.0])  # real captions were hidden
+    result = CliRunner().invoke(app, ["train", "denoiser", "--pooled-text-share", "1.5"])
+    assert result.exit_code != 0 and "--pooled-text-share" in result.output
 
 
 def test_image_steps_are_spread_evenly_by_share():

@@ -126,12 +126,16 @@ def train_denoiser_command(
     lr: float = typer.Option(2e-4, min=0.0, help="Peak learning rate (100 warm-up steps, then cosine decay to 0 at --steps)."),
     image_share: float = typer.Option(1 / 3, min=0.0, max=1.0, show_default="1/3: every third step",
                                       help="Share of steps that train on single frames (16 images) instead of clips (4 of 8 frames)."),
+    pooled_text_share: float = typer.Option(0.0, min=0.0, max=1.0,
+                                            help="Share of captions the UNet reads through its pooled text embedding alone "
+                                                 "(cross-attention sees the empty caption), so that path learns the prompt."),
 ):
     """Train the camera-conditioned temporal UNet on the cached latents; previews every 500 steps."""
     from videogen.train.denoiser import train_denoiser
 
     with usage_errors():
-        train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share)
+        train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share,
+                       pooled_text_share=pooled_text_share)
 
 
 @train_app.command("camera-probe")

@@ -163,8 +163,11 @@ class CameraUNet3D(UNet3DConditionModel):
         hidden_states, temb = args[:2]
         return (hidden_states, temb + self._frame_embedding.to(temb), *args[2:])
 
-    def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor, camera: torch.Tensor | None = None, **kwargs):
-        """sample (B, C, F, h, w); camera (B, camera_channels, F, h, w) from `camera_condition`, None = static."""
+    def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor, camera: torch.Tensor | None = None,
+                pooled_text: torch.Tensor | None = None, **kwargs):
+        """sample (B, C, F, h, w); camera (B, camera_channels, F, h, w) from `camera_condition`, None = static;
+        pooled_text (B, cross_attention_dim) for the text embedding, None = the mean of encoder_hidden_states (training
+        passes the real caption's while cross-attention reads the empty one, see train_denoiser's pooled_text_share)."""
         batch, _, frames, height, width = sample.shape
         if camera is None:
             camera = sample.new_zeros(batch, self.config.camera_channels, frames, height, width)
@@ -173,8 +176,8 @@ class CameraUNet3D(UNet3DConditionModel):
         if self.config.camera_embedding:
             embeddings.append(self.camera_embedder(motion_summary(camera)).flatten(0, 1))
         if self.config.text_embedding:
-            pooled = encoder_hidden_states.to(sample).mean(dim=1)  # (B, cross_attention_dim)
-            embeddings.append(self.text_embedder(pooled).repeat_interleave(frames, dim=0))
+            pooled = encoder_hidden_states.mean(dim=1) if pooled_text is None else pooled_text  # (B, cross_attention_dim)
+            embeddings.append(self.text_embedder(pooled.to(sample)).repeat_interleave(frames, dim=0))
         if embeddings:
             self._frame_embedding = sum(embeddings)
         sample = torch.cat([sample, camera], dim=1)  # (B, C + camera_channels, F, h, w)

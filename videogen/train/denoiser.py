@@ -179,13 +179,18 @@ def preview(pipe, path: Path, steps: int = 15) -> None:
 
 def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_batch: int = 4, images_per_batch: int = 16,
                    lr: float = 2e-4, warmup: int = 100, seed: int = 0, log_every: int = 25, checkpoint_every: int = 100,
-                   preview_every: int = 500, init: str | None = None, image_share: float = 1 / 3) -> CameraUNet3D:
+                   preview_every: int = 500, init: str | None = None, image_share: float = 1 / 3,
+                   pooled_text_share: float = 0.0) -> CameraUNet3D:
     """Train (or resume) the UNet in `out` on the latents cached in `data`; returns the EMA weights.
 
     init: a saved CameraUNet3D folder to start from when `out` has no checkpoint yet, such as the shipped
     model's denoiser/ (its weights start both the model and the EMA; the optimizer starts fresh; see warm_start).
     image_share: the share of steps that train on `images_per_batch` single frames (num_frames=1) rather than
     `clips_per_batch` clips; an image step shows four times as many captions for half the frames.
+    pooled_text_share: the share of captions that reach the UNet through its pooled text embedding alone (its
+    cross-attention reads the empty caption), so that path has to carry the prompt: MiniLM's pooled states carry
+    held-out phrasings to their meaning where the tokens do not (bench/phrase_neighbours.py), and trained without
+    it the path stayed inert (the session-13 model reads as random frames through it alone).
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
@@ -199,6 +204,7 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     schedule = lambda current: min(1.0, (current + 1) / warmup) * (0.5 + 0.5 * math.cos(math.pi * min(current / steps, 1.0)))
     text_encoder, tokenizer = load_minilm()
     text_encoder.to(device)
+    empty_context = encode_captions(text_encoder, tokenizer, [""])  # (1, T, D)
     scheduler = training_scheduler()
     batches = Batches(ClipStore.load(data, with_latents=True), seed=seed * 1000 + step)
     log = TrainLog(folder, "frames")
@@ -209,11 +215,15 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
         latents, captions, motion = batches.draw(images_per_batch, 1) if image_step else batches.draw(clips_per_batch, CLIP_FRAMES)
         latents, motion = latents.to(device), motion.to(device)
         context = encode_captions(text_encoder, tokenizer, captions)
+        pooled_text = context.mean(dim=1)  # (B, D): always the real caption's
+        if pooled_text_share:
+            pooled_only = torch.rand(len(context), device=device) < pooled_text_share
+            context = torch.where(pooled_only[:, None, None], empty_context, context)
         noise = torch.randn_like(latents)
         timesteps = torch.randint(0, NUM_TRAIN_TIMESTEPS, (len(latents),), device=device)
         noisy = scheduler.add_noise(latents, noise, timesteps)
         target = scheduler.get_velocity(latents, noise, timesteps)
-        prediction = denoiser(noisy, timesteps, encoder_hidden_states=context, camera=motion).sample
+        prediction = denoiser(noisy, timesteps, encoder_hidden_states=context, camera=motion, pooled_text=pooled_text).sample
         per_sample = F.mse_loss(prediction, target, reduction="none").mean(dim=(1, 2, 3, 4))
         loss = (per_sample * snr_weight(scheduler, timesteps)).mean()
         optimizer.zero_grad(set_to_none=True)
