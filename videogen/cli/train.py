@@ -128,7 +128,7 @@ def train_denoiser_command(
                                       help="Share of steps that train on single frames (16 images) instead of clips (4 of 8 frames)."),
     pooled_text_share: float = typer.Option(0.0, min=0.0, max=1.0,
                                             help="Share of captions the UNet reads through its pooled text embedding alone "
-                                                 "(cross-attention sees the empty caption), so that path learns the prompt."),
+                                                 "(cross-attention sees the empty caption), so that path has to carry it."),
 ):
     """Train the camera-conditioned temporal UNet on the cached latents; previews every 500 steps."""
     from videogen.train.denoiser import train_denoiser

@@ -189,8 +189,9 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     `clips_per_batch` clips; an image step shows four times as many captions for half the frames.
     pooled_text_share: the share of captions that reach the UNet through its pooled text embedding alone (its
     cross-attention reads the empty caption), so that path has to carry the prompt: MiniLM's pooled states carry
-    held-out phrasings to their meaning where the tokens do not (bench/phrase_neighbours.py), and trained without
-    it the path stayed inert (the session-13 model reads as random frames through it alone).
+    held-out phrasings to their meaning far better than their words do (bench/phrase_neighbours.py), and trained
+    without it the path stayed inert (the session-13 model reads as random frames through it alone). Session 14
+    measured what it does: little at 0.3 (docs/MODEL_CARD.md, "Session 14").
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
