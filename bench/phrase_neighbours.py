@@ -41,8 +41,8 @@ def jaccard_similarity(queries: list[str], keys: list[str]) -> torch.Tensor:
 
 
 class MiniLMSimilarity:
-    def __init__(self, padded: bool):
-        self.text_encoder, self.tokenizer = load_minilm()
+    def __init__(self, minilm, padded: bool):
+        self.text_encoder, self.tokenizer = minilm
         self.padded = padded
 
     @torch.no_grad()
@@ -60,12 +60,13 @@ class MiniLMSimilarity:
 
 def main():
     torch.manual_seed(0)
-    similarities = {"word overlap (peer)": jaccard_similarity, "MiniLM sentence embedding": MiniLMSimilarity(padded=False),
-                    "MiniLM padded mean (the denoiser's pooled input)": MiniLMSimilarity(padded=True)}
+    minilm = load_minilm()  # loaded once for both poolings
+    similarities = {"word overlap (peer)": jaccard_similarity, "MiniLM sentence embedding": MiniLMSimilarity(minilm, padded=False),
+                    "MiniLM padded mean (the denoiser's pooled input)": MiniLMSimilarity(minilm, padded=True)}
     cases = held_out_cases()
     print("| nearest training phrase by | " + " | ".join(cases) + " | all |")
     print("|---|" + "---|" * (len(cases) + 1))
-    misses = {}
+    misses = {name: [] for name in similarities}
     for name, similarity in similarities.items():
         right, total, cells = 0, 0, []
         for attribute, (train, heldout) in cases.items():
@@ -73,7 +74,7 @@ def main():
             # ties (a peer with no shared word at all) go to no value
             nearest = [train[int(row.argmax())][0] if row.max() > row.min() else None for row in scores]
             hits = [guess == value for guess, (value, _) in zip(nearest, heldout)]
-            misses[name] = misses.get(name, []) + [f"{phrase!r}->{guess}" for guess, (_, phrase), hit in zip(nearest, heldout, hits) if not hit]
+            misses[name] += [f"{phrase!r}->{guess}" for guess, (_, phrase), hit in zip(nearest, heldout, hits) if not hit]
             right, total = right + sum(hits), total + len(hits)
             cells.append(f"{sum(hits)}/{len(hits)}")
         print(f"| {name} | " + " | ".join(cells) + f" | **{right}/{total}** ({right / total:.2f}) |")

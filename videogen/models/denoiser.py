@@ -70,6 +70,11 @@ def motion_summary(camera: torch.Tensor) -> torch.Tensor:
     return features.permute(0, 2, 1, 3).reshape(batch, frames, MOTION_FEATURES)
 
 
+def pool_text(encoder_hidden_states: torch.Tensor) -> torch.Tensor:
+    """The pooled text the text embedding reads: the mean over all token states, padding included. (B, T, D) -> (B, D)"""
+    return encoder_hidden_states.mean(dim=1)
+
+
 def silent_embedder(features: int, width: int) -> nn.Sequential:
     """A two-layer MLP to the time-embedding width whose output layer starts at zero: adding it to a trained
     model changes nothing until it learns."""
@@ -176,7 +181,7 @@ class CameraUNet3D(UNet3DConditionModel):
         if self.config.camera_embedding:
             embeddings.append(self.camera_embedder(motion_summary(camera)).flatten(0, 1))
         if self.config.text_embedding:
-            pooled = encoder_hidden_states.mean(dim=1) if pooled_text is None else pooled_text  # (B, cross_attention_dim)
+            pooled = pool_text(encoder_hidden_states) if pooled_text is None else pooled_text  # (B, cross_attention_dim)
             embeddings.append(self.text_embedder(pooled.to(sample)).repeat_interleave(frames, dim=0))
         if embeddings:
             self._frame_embedding = sum(embeddings)

@@ -20,7 +20,7 @@ from diffusers import DDPMScheduler, DPMSolverMultistepScheduler
 
 import cameras
 from postprocess.preview import contact_sheet, save_png
-from videogen.models.denoiser import CameraUNet3D, camera_condition
+from videogen.models.denoiser import CameraUNet3D, camera_condition, pool_text
 from videogen.models.text_encoder import load_minilm
 from videogen.train.data import ClipStore
 from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
@@ -216,7 +216,7 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
         latents, captions, motion = batches.draw(images_per_batch, 1) if image_step else batches.draw(clips_per_batch, CLIP_FRAMES)
         latents, motion = latents.to(device), motion.to(device)
         context = encode_captions(text_encoder, tokenizer, captions)
-        pooled_text = context.mean(dim=1)  # (B, D): always the real caption's
+        pooled_text = pool_text(context)  # (B, D): always the real caption's
         if pooled_text_share:
             pooled_only = torch.rand(len(context), device=device) < pooled_text_share
             context = torch.where(pooled_only[:, None, None], empty_context, context)
