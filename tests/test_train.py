@@ -195,6 +195,29 @@ def test_vae_widths_that_cannot_build_are_one_error_line(tmp_path, widths):
     assert not (tmp_path / "vae").exists()
 
 
+def test_vae_run_starts_from_saved_weights_with_their_architecture(tmp_path):
+    """`train vae --init FOLDER` starts a run from a saved VAE (weights only), which keeps its own widths and latent
+    channels; a folder that is not a saved VAE is one error line, and no run is started."""
+    data = tmp_path / "data"
+    render_shards(data, num_clips=2, num_frames=2, size=128, shard_size=2, log=lambda line: None)
+    saved = builtin_vae(latent_channels=8, widths=(32, 64, 64, 96))
+    saved.save_pretrained(tmp_path / "saved")
+    command = ["train", "vae", "--data", str(data), "--steps", "1", "--batch", "2", "--whole-frame-steps", "0"]
+
+    result = CliRunner().invoke(app, command + ["--out", str(tmp_path / "run"), "--init", str(tmp_path / "saved")])
+    assert result.exit_code == 0, result.output
+    state = torch.load(tmp_path / "run" / CHECKPOINT, weights_only=False)
+    assert state["step"] == 1
+    assert state["config"]["latent_channels"] == 8 and list(state["config"]["block_out_channels"]) == [32, 64, 64, 96]
+    moved = max((state["model"][name] - weight).abs().max().item() for name, weight in saved.state_dict().items())
+    assert moved < 2e-3  # one Adam step moves each weight by about the learning rate (4e-4); a fresh init by far more
+
+    result = CliRunner().invoke(app, command + ["--out", str(tmp_path / "other"), "--init", str(tmp_path / "nothing")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert f"vae: {tmp_path / 'nothing'} has no config.json, so it is not a saved VAE folder" in result.output
+    assert not (tmp_path / "other").exists()
+
+
 def test_resuming_a_run_with_other_settings_names_the_checkpoint_and_the_setting(tmp_path):
     """A run folder keeps the architecture it started with: resuming it as another is one line, and the run is kept."""
     data = tmp_path / "data"

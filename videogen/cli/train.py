@@ -39,16 +39,20 @@ def train_vae_command(
     latent_channels: int = typer.Option(4, help="Latent channels of a new VAE (the UNet trained on it follows)."),
     widths: str = typer.Option("32,64,128,128", help="Channels of the four levels, 128 px down to 16 px, each a "
                                                      "multiple of 32; width at 128 px costs the most decode time."),
+    init: Optional[Path] = typer.Option(None, help="Start a new run from this saved VAE folder (weights only, e.g. "
+                                                   "runs/vae/vae); it keeps its own widths and latent channels."),
 ):
     """Train the 8x VAE (crops, then whole frames; resumable), then cache every clip's latents beside the shards."""
     from videogen.train.vae import WHOLE_FRAME_BATCH, cache_latents, train_vae
 
     with usage_errors():
         levels = parse_widths(widths)
-        vae = train_vae(str(data), str(out), steps, batch=batch, latent_channels=latent_channels, widths=levels)
+        if init is not None:
+            require_vae_folder(init)
+        start = dict(latent_channels=latent_channels, widths=levels, init=None if init is None else str(init))
+        vae = train_vae(str(data), str(out), steps, batch=batch, **start)
         if whole_frame_steps:
-            vae = train_vae(str(data), str(out), steps + whole_frame_steps, batch=WHOLE_FRAME_BATCH, crop=None,
-                            latent_channels=latent_channels, widths=levels)
+            vae = train_vae(str(data), str(out), steps + whole_frame_steps, batch=WHOLE_FRAME_BATCH, crop=None, **start)
     scaling = cache_latents(str(data), vae)
     vae.save_pretrained(out / "vae")
     typer.echo(f"{out / 'vae'}: latents cached in {data}, scaling factor {scaling:.4f}")
