@@ -157,6 +157,37 @@ def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
     assert pipe("a lake", num_frames=2, num_inference_steps=2, seed=0).frames.shape == (1, 2, 128, 128, 3)
 
 
+def test_a_deeper_unet_from_saved_weights_starts_as_the_same_function_and_learns(tmp_path):
+    """`train denoiser --init FOLDER --layers-per-block 2`: the saved layers keep their weights and skip connections and
+    the new ones start as identities, so the deeper UNet computes what the saved one did, and training reaches the new
+    layers; fewer layers than the init's is one error line, and no run folder is made."""
+    torch.manual_seed(0)
+    old = builtin_denoiser()
+    with torch.no_grad():  # a trained UNet's zero-initialised parts (camera, text embedding) are not zero
+        for weight in old.parameters():
+            weight.add_(0.02 * torch.randn_like(weight))
+    old.save_pretrained(tmp_path / "old")
+    deep = warm_start(str(tmp_path / "old"), latent_channels=4, layers_per_block=2)
+    assert [len(block.resnets) for block in (*deep.down_blocks, *deep.up_blocks)] == [2, 2, 2, 3, 3, 3]
+    assert sum(weight.numel() for weight in deep.parameters()) > 1.3 * sum(weight.numel() for weight in old.parameters())
+    inputs = (torch.randn(2, 4, 3, 16, 16), torch.tensor([100, 900]))
+    conditions = {"encoder_hidden_states": torch.randn(2, 8, 384), "camera": torch.randn(2, 4, 3, 16, 16)}
+    with torch.no_grad():
+        expected = old.eval()(*inputs, **conditions).sample
+        assert torch.allclose(deep.eval()(*inputs, **conditions).sample, expected, atol=1e-5)
+    deep.train()(*inputs, **conditions).sample.square().mean().backward()
+    for new_layer in (deep.down_blocks[0].resnets[1], deep.up_blocks[1].resnets[1], deep.up_blocks[0].resnets[1]):
+        assert new_layer.conv2.weight.grad.abs().sum() > 0  # zero weights, but not a dead branch
+
+    deep.save_pretrained(tmp_path / "deep")
+    builtin_vae().save_pretrained(tmp_path / "vae")
+    result = CliRunner().invoke(app, ["train", "denoiser", "--vae", str(tmp_path / "vae"), "--out", str(tmp_path / "run"),
+                                      "--init", str(tmp_path / "deep"), "--layers-per-block", "1"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "has 2 layers per block; a run from it can add layers, not remove them (asked: 1)" in result.output
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_run_with_the_input_temporal_transformer_exports_warm_starts_and_cannot_resume_without_it(tmp_path):
     """Runs started before the built-in UNet dropped transformer_in keep their architecture on export; as --init
     they seed every other weight of today's UNet; resumed as today's UNet they are one error line, left untouched."""

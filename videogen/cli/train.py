@@ -133,13 +133,15 @@ def train_denoiser_command(
     pooled_text_share: float = typer.Option(0.0, min=0.0, max=1.0,
                                             help="Share of captions the UNet reads through its pooled text embedding alone "
                                                  "(cross-attention sees the empty caption), so that path has to carry it."),
+    layers_per_block: Optional[int] = typer.Option(None, min=1, show_default="the --init's, else 1",
+                                                   help="The UNet's depth; more than the --init's adds layers that start as identities."),
 ):
     """Train the camera-conditioned temporal UNet on the cached latents; previews every 500 steps."""
     from videogen.train.denoiser import train_denoiser
 
     with usage_errors():
         train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share,
-                       pooled_text_share=pooled_text_share)
+                       pooled_text_share=pooled_text_share, layers_per_block=layers_per_block)
 
 
 @train_app.command("camera-probe")

@@ -17,9 +17,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler, DPMSolverMultistepScheduler
+from torch import nn
 
 import cameras
 from postprocess.preview import contact_sheet, save_png
+from videogen.errors import UsageError
 from videogen.models.denoiser import CameraUNet3D, camera_condition, pool_text
 from videogen.models.text_encoder import load_minilm
 from videogen.train.data import ClipStore
@@ -37,16 +39,16 @@ PREVIEW_PROMPTS = (
 )
 
 
-def builtin_denoiser(latent_channels: int = 4) -> CameraUNet3D:
-    """The built-in UNet (5.4M parameters, sized for 2 CPU cores): three levels at 16x16 latents,
-    MiniLM-width cross-attention, camera channels, the per-frame camera embedding and the pooled text embedding,
-    and no input temporal transformer (until session 13 it had one: 1.3M parameters and half of the compute)."""
+def builtin_denoiser(latent_channels: int = 4, layers_per_block: int = 1) -> CameraUNet3D:
+    """The built-in UNet (5.4M parameters at one layer per block, sized for 2 CPU cores): three levels at 16x16
+    latents, MiniLM-width cross-attention, camera channels, the per-frame camera embedding and the pooled text
+    embedding, and no input temporal transformer (until session 13 it had one: 1.3M parameters and half of the compute)."""
     return CameraUNet3D(
         sample_size=16,
         in_channels=latent_channels,
         out_channels=latent_channels,
         block_out_channels=(32, 64, 128),
-        layers_per_block=1,
+        layers_per_block=layers_per_block,
         cross_attention_dim=384,
         attention_head_dim=32,
         camera_embedding=True,
@@ -55,16 +57,70 @@ def builtin_denoiser(latent_channels: int = 4) -> CameraUNet3D:
     )
 
 
-def warm_start(init: str, latent_channels: int) -> CameraUNet3D:
+LAYER_PARTS = ("resnets", "temp_convs", "attentions", "temp_attentions")  # one layer of a 3D block, in forward order
+
+
+def deeper_names(saved_layers: int, layers: int, blocks: int) -> dict[str, str]:
+    """Where a UNet with `saved_layers` per block keeps each layer in one with `layers` per block: a down block's
+    layers stay first and its new ones come after them; an up block's first layer stays first and the rest move to
+    the end, so the new ones sit between and every kept layer still reads the skip connection it was trained on (the
+    new down layers start as identities, so the skips they add equal the ones the old up layers read).
+    {"up_blocks.b.resnets.j": "up_blocks.b.resnets.k", ...} for the up-block layers that move."""
+    added = layers - saved_layers
+    return {f"up_blocks.{block}.{part}.{index}": f"up_blocks.{block}.{part}.{index + added}"
+            for block in range(blocks) for part in LAYER_PARTS for index in range(1, saved_layers + 1)}
+
+
+def make_identity(block: nn.Module, index: int) -> None:
+    """Layer `index` of a 3D UNet block becomes the identity on its input features: the residual branches of its resnet,
+    temporal convolution and (spatial, temporal) transformers output zero, and an up block's resnet passes its input
+    through its 1x1 shortcut and ignores the skip connection concatenated after it (Net2Net's identity layers, Chen et
+    al. 2016): the deeper UNet computes what the saved one did until training moves these weights."""
+    resnet = block.resnets[index]
+    nn.init.zeros_(resnet.conv2.weight)
+    nn.init.zeros_(resnet.conv2.bias)
+    if resnet.conv_shortcut is not None:  # (out + skip) -> out channels: the first `out` are the input
+        weight = torch.zeros_like(resnet.conv_shortcut.weight)
+        weight[:, : weight.shape[0], 0, 0] = torch.eye(weight.shape[0])
+        resnet.conv_shortcut.weight.copy_(weight)
+        nn.init.zeros_(resnet.conv_shortcut.bias)
+    last_conv = block.temp_convs[index].conv4[-1]
+    nn.init.zeros_(last_conv.weight)
+    nn.init.zeros_(last_conv.bias)
+    for part in ("attentions", "temp_attentions"):
+        if hasattr(block, part):
+            nn.init.zeros_(getattr(block, part)[index].proj_out.weight)
+            nn.init.zeros_(getattr(block, part)[index].proj_out.bias)
+
+
+def warm_start(init: str, latent_channels: int, layers_per_block: int | None = None) -> CameraUNet3D:
     """The built-in architecture for latents of `latent_channels` with every weight of a saved CameraUNet3D whose
     name and shape still fit: all of a saved built-in UNet; all but conv_in and conv_out of one trained on another
     VAE's latents; all but the camera or text embedding (each starts at zero) of one saved before it existed; all but
-    the input temporal transformer of one saved with it."""
+    the input temporal transformer of one saved with it. With more `layers_per_block` than the saved UNet (None: as
+    many), the new layers start as identities (see deeper_names and make_identity)."""
     saved = CameraUNet3D.from_pretrained(init, torch_dtype=torch.float32)
-    model = builtin_denoiser(latent_channels)
+    saved_layers = saved.config.layers_per_block
+    layers = saved_layers if layers_per_block is None else layers_per_block
+    if layers < saved_layers:
+        raise UsageError(f"init: {init} has {saved_layers} layers per block; a run from it can add layers, not remove them "
+                         f"(asked: {layers})")
+    model = builtin_denoiser(latent_channels, layers)
+    moved = deeper_names(saved_layers, layers, len(saved.up_blocks))
+    renamed = {}
+    for name, value in saved.state_dict().items():
+        prefix = ".".join(name.split(".")[:4])
+        renamed[moved[prefix] + name[len(prefix):] if prefix in moved else name] = value
     fresh = model.state_dict()
-    model.load_state_dict({name: value for name, value in saved.state_dict().items()
-                           if name in fresh and fresh[name].shape == value.shape}, strict=False)
+    with torch.no_grad():
+        for block in model.down_blocks:
+            for index in range(saved_layers, layers):
+                make_identity(block, index)
+        for block in model.up_blocks:
+            for index in range(1, 1 + layers - saved_layers):
+                make_identity(block, index)
+    model.load_state_dict({name: value for name, value in renamed.items() if name in fresh and fresh[name].shape == value.shape},
+                          strict=False)
     return model
 
 
@@ -180,7 +236,7 @@ def preview(pipe, path: Path, steps: int = 15) -> None:
 def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_batch: int = 4, images_per_batch: int = 16,
                    lr: float = 2e-4, warmup: int = 100, seed: int = 0, log_every: int = 25, checkpoint_every: int = 100,
                    preview_every: int = 500, init: str | None = None, image_share: float = 1 / 3,
-                   pooled_text_share: float = 0.0) -> CameraUNet3D:
+                   pooled_text_share: float = 0.0, layers_per_block: int | None = None) -> CameraUNet3D:
     """Train (or resume) the UNet in `out` on the latents cached in `data`; returns the EMA weights.
 
     init: a saved CameraUNet3D folder to start from when `out` has no checkpoint yet, such as the shipped
@@ -192,6 +248,7 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     held-out phrasings to their meaning far better than their words do (bench/phrase_neighbours.py), and trained
     without it the path stayed inert (the session-13 model reads as random frames through it alone). Session 14
     measured what it does: little at 0.3 (docs/MODEL_CARD.md, "Session 14").
+    layers_per_block: the UNet's depth (None: the init's, else 1); more than the init's adds identity layers (warm_start).
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
@@ -199,7 +256,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     from videogen.pipeline import VideoPipeline
 
     latent_channels = AutoencoderKL.load_config(vae_folder)["latent_channels"]
-    build = lambda: builtin_denoiser(latent_channels) if init is None else warm_start(init, latent_channels)
+    build = lambda: (builtin_denoiser(latent_channels, layers_per_block or 1) if init is None
+                     else warm_start(init, latent_channels, layers_per_block))
     run = start_run(out, build, lr, weight_decay=0.01, seed=seed)
     folder, device, denoiser, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
     schedule = lambda current: min(1.0, (current + 1) / warmup) * (0.5 + 0.5 * math.cos(math.pi * min(current / steps, 1.0)))

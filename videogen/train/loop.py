@@ -74,9 +74,9 @@ def start_run(out: str, build_model: Callable[[], torch.nn.Module], lr: float, w
     """Build the model on CUDA if present (else CPU), with AdamW and an EMA copy, resumed from `out` if it has a checkpoint."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     model = build_model().to(device).train()
+    folder.mkdir(parents=True, exist_ok=True)  # after building, so a model that cannot be built leaves no folder
     ema = copy.deepcopy(model).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     step = load_checkpoint(folder, model, optimizer, ema)
