@@ -75,5 +75,6 @@ def main():
         ours_s, peer_s, deeper_s = (statistics.median(times[name]) for name in ("ours", "peer", "deeper"))
         print(f"| {case} | {ours_s:.3f} | {peer_s:.3f} | {peer_s / ours_s:.2f} | {deeper_s:.3f} | {deeper_s / ours_s:.2f} |")
 
+
 if __name__ == "__main__":
     main()
