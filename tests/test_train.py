@@ -84,6 +84,13 @@ def test_train_stages_resume_export_and_render(tmp_path):
     resumed = train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(tmp_path / "again"), steps=0, init=str(model / "denoiser"))
     shipped = load_pipeline(str(model)).denoiser.state_dict()
     assert all(torch.equal(weight.half(), shipped[name].half()) for name, weight in resumed.state_dict().items())
+    deeper = tmp_path / "deeper"
+    train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(deeper), steps=1, clips_per_batch=1, images_per_batch=2,
+                   log_every=1, preview_every=0, init=str(model / "denoiser"), layers_per_block=2)
+    resumed = train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(deeper), steps=2, clips_per_batch=1,
+                             images_per_batch=2, log_every=1, preview_every=0)  # neither --init nor the depth again
+    assert resumed.config.layers_per_block == 2
+    assert [json.loads(line)["step"] for line in (deeper / "log.jsonl").read_text().splitlines()] == [1, 2]
     pipe = load_pipeline(str(model))
     pipe.set_progress_bar_config(disable=True)
     frames = pipe("a lake at dusk", num_frames=2, num_inference_steps=2, seed=0, camera="pan_left:0.3").frames

@@ -25,7 +25,7 @@ from videogen.errors import UsageError
 from videogen.models.denoiser import CameraUNet3D, camera_condition, pool_text
 from videogen.models.text_encoder import load_minilm
 from videogen.train.data import ClipStore
-from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
+from videogen.train.loop import TrainLog, checkpoint_config, save_checkpoint, start_run, update_ema
 from videogen.world import caption, scene_trajectory
 
 NUM_TRAIN_TIMESTEPS = 1000
@@ -248,7 +248,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     held-out phrasings to their meaning far better than their words do (bench/phrase_neighbours.py), and trained
     without it the path stayed inert (the session-13 model reads as random frames through it alone). Session 14
     measured what it does: little at 0.3 (docs/MODEL_CARD.md, "Session 14").
-    layers_per_block: the UNet's depth (None: the init's, else 1); more than the init's adds identity layers (warm_start).
+    layers_per_block: the UNet's depth (None: the checkpoint's when `out` has one, else the init's, else 1); more than
+    the init's adds identity layers (warm_start).
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
@@ -256,6 +257,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     from videogen.pipeline import VideoPipeline
 
     latent_channels = AutoencoderKL.load_config(vae_folder)["latent_channels"]
+    if layers_per_block is None:  # a resumed run keeps its depth without the flag
+        layers_per_block = checkpoint_config(Path(out)).get("layers_per_block")
     build = lambda: (builtin_denoiser(latent_channels, layers_per_block or 1) if init is None
                      else warm_start(init, latent_channels, layers_per_block))
     run = start_run(out, build, lr, weight_decay=0.01, seed=seed)

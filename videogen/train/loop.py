@@ -47,6 +47,12 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     return state["step"]
 
 
+def checkpoint_config(folder: Path) -> dict:
+    """The model config a run folder's checkpoint was saved with (empty for a folder with no checkpoint)."""
+    path = folder / CHECKPOINT
+    return torch.load(path, map_location="cpu", mmap=True, weights_only=False)["config"] if path.exists() else {}
+
+
 def _init_defaults(model: torch.nn.Module) -> dict:
     """The default of every keyword argument of the model class's constructor."""
     parameters = inspect.signature(type(model).__init__).parameters.values()
