@@ -7,8 +7,8 @@ from pathlib import Path
 from transformers import AutoTokenizer, BertModel
 from transformers.utils import logging as transformers_logging
 
-# Room for the world's longest complete captions (59 tokens; at 32, 46% of training captions and 89% of the
-# eval's prompts lost their last details); MiniLM's own limit (512) would waste cross-attention.
+# Room for the world's longest complete caption (62 tokens, in held-out phrasings; at 32 tokens 46% of training
+# captions and 89% of the eval's prompts lost their last details); MiniLM's own limit (512) would waste cross-attention.
 MAX_PROMPT_TOKENS = 64
 
 
