@@ -133,7 +133,7 @@ def train_denoiser_command(
     pooled_text_share: float = typer.Option(0.0, min=0.0, max=1.0,
                                             help="Share of captions the UNet reads through its pooled text embedding alone "
                                                  "(cross-attention sees the empty caption), so that path has to carry it."),
-    layers_per_block: Optional[int] = typer.Option(None, min=1, show_default="the --init's, else 1",
+    layers_per_block: Optional[int] = typer.Option(None, min=1, show_default="a resumed run's, else the --init's, else 1",
                                                    help="The UNet's depth; more than the --init's adds layers that start as identities."),
 ):
     """Train the camera-conditioned temporal UNet on the cached latents; previews every 500 steps."""
