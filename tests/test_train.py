@@ -21,7 +21,7 @@ from videogen.models.text_encoder import load_minilm
 from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, encode_captions, is_image_step, snr_weight,
                                      train_denoiser, training_scheduler, warm_start)
 from videogen.train.export import export_builtin, export_decoder
-from videogen.train.loop import CHECKPOINT, save_checkpoint
+from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
 from videogen.train.vae import builtin_vae, cache_latents, shifted_latent_batch, train_vae
 
 
@@ -195,9 +195,10 @@ def test_a_deeper_unet_from_saved_weights_starts_as_the_same_function_and_learns
     assert not (tmp_path / "run").exists()
 
 
-def test_a_run_with_the_input_temporal_transformer_exports_warm_starts_and_cannot_resume_without_it(tmp_path):
-    """Runs started before the built-in UNet dropped transformer_in keep their architecture on export; as --init
-    they seed every other weight of today's UNet; resumed as today's UNet they are one error line, left untouched."""
+def test_a_run_with_the_input_temporal_transformer_exports_warm_starts_and_resumes_with_it(tmp_path):
+    """Runs started before the built-in UNet dropped transformer_in keep their architecture on export and on resume;
+    as --init they seed every other weight of today's UNet; resumed with another depth they are one error line naming
+    the checkpoint, left untouched."""
     old = CameraUNet3D.from_config({**builtin_denoiser().config, "input_temporal_transformer": True})
     (tmp_path / "run").mkdir()
     save_checkpoint(tmp_path / "run", old, torch.optim.AdamW(old.parameters()), step=1, ema=old)
@@ -218,10 +219,15 @@ def test_a_run_with_the_input_temporal_transformer_exports_warm_starts_and_canno
     assert all(torch.equal(weight, old.state_dict()[name]) for name, weight in new.state_dict().items())
     assert sum(weight.numel() for weight in new.parameters()) < 0.85 * sum(weight.numel() for weight in old.parameters())
 
+    resumed = start_run(str(tmp_path / "run"), CameraUNet3D, builtin_denoiser, lr=1e-4, weight_decay=0.01, seed=0)
+    assert resumed.step == 1 and resumed.model.config.input_temporal_transformer
+    assert all(torch.equal(weight, old.state_dict()[name]) for name, weight in resumed.ema.state_dict().items())
+
     before = (tmp_path / "run" / CHECKPOINT).read_bytes()
-    result = CliRunner().invoke(app, ["train", "denoiser", "--vae", str(tmp_path / "vae"), "--out", str(tmp_path / "run"), "--steps", "2"])
+    result = CliRunner().invoke(app, ["train", "denoiser", "--vae", str(tmp_path / "vae"), "--out", str(tmp_path / "run"),
+                                      "--steps", "2", "--layers-per-block", "2"])
     assert result.exit_code == 2 and result.output.count("\n") == 1
-    assert "this run was started with input_temporal_transformer True (asked: False)" in result.output
+    assert f"{tmp_path / 'run' / CHECKPOINT}: this run was started with layers_per_block 1 (asked: 2)" in result.output
     assert (tmp_path / "run" / CHECKPOINT).read_bytes() == before
 
 
@@ -256,16 +262,24 @@ def test_vae_run_starts_from_saved_weights_with_their_architecture(tmp_path):
     assert not (tmp_path / "other").exists()
 
 
-def test_resuming_a_run_with_other_settings_names_the_checkpoint_and_the_setting(tmp_path):
-    """A run folder keeps the architecture it started with: resuming it as another is one line, and the run is kept."""
+def test_resuming_a_run_keeps_its_architecture_and_other_settings_name_the_checkpoint(tmp_path):
+    """A run folder keeps the architecture it started with: resumed without its flags it goes on as it was, and
+    resumed as another it is one line, and the run is kept."""
     data = tmp_path / "data"
     render_shards(data, num_clips=2, num_frames=2, size=128, shard_size=2, log=lambda line: None)
-    train_vae(str(data), str(tmp_path / "vae"), steps=1, batch=2, crop=32)
+    train_vae(str(data), str(tmp_path / "vae"), steps=1, batch=2, crop=32, latent_channels=8, widths=(32, 64, 64, 96))
+    command = ["train", "vae", "--data", str(data), "--out", str(tmp_path / "vae"), "--steps", "2", "--batch", "2",
+               "--whole-frame-steps", "0"]
+    result = CliRunner().invoke(app, command)  # neither --widths nor --latent-channels again
+    assert result.exit_code == 0, result.output
+    state = torch.load(tmp_path / "vae" / CHECKPOINT, weights_only=False)
+    assert state["step"] == 2 and state["config"]["latent_channels"] == 8
+    assert list(state["config"]["block_out_channels"]) == [32, 64, 64, 96]
+
     before = (tmp_path / "vae" / CHECKPOINT).read_bytes()
-    result = CliRunner().invoke(app, ["train", "vae", "--data", str(data), "--out", str(tmp_path / "vae"), "--steps", "2",
-                                      "--batch", "2", "--whole-frame-steps", "0", "--widths", "32,64,256,256"])
+    result = CliRunner().invoke(app, command + ["--steps", "3", "--widths", "32,64,256,256"])
     assert result.exit_code == 2 and result.output.count("\n") == 1
-    assert f"{tmp_path / 'vae' / CHECKPOINT}: this run was started with block_out_channels [32, 64, 128, 128] (asked: [32, 64, 256, 256])" in result.output
+    assert f"{tmp_path / 'vae' / CHECKPOINT}: this run was started with block_out_channels [32, 64, 64, 96] (asked: [32, 64, 256, 256])" in result.output
     assert (tmp_path / "vae" / CHECKPOINT).read_bytes() == before
 
 

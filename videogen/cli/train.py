@@ -36,9 +36,11 @@ def train_vae_command(
     batch: int = typer.Option(8, help="Crops per step."),
     whole_frame_steps: int = typer.Option(500, min=0, help="Then steps on 4 whole frames: GroupNorm's statistics differ "
                                                            "between crops and whole frames (4 dB in session 1)."),
-    latent_channels: int = typer.Option(4, help="Latent channels of a new VAE (the UNet trained on it follows)."),
-    widths: str = typer.Option("32,64,128,128", help="Channels of the four levels, 128 px down to 16 px, each a "
-                                                     "multiple of 32; width at 128 px costs the most decode time."),
+    latent_channels: Optional[int] = typer.Option(None, min=1, show_default="a resumed run's, else 4",
+                                                  help="Latent channels of a new VAE (the UNet trained on it follows)."),
+    widths: Optional[str] = typer.Option(None, show_default="a resumed run's, else 32,64,128,128",
+                                         help="Channels of the four levels, 128 px down to 16 px, each a multiple of "
+                                              "32; width at 128 px costs the most decode time."),
     init: Optional[Path] = typer.Option(None, help="Start a new run from this saved VAE folder (weights only, e.g. "
                                                    "runs/vae/vae); it keeps its own widths and latent channels."),
 ):
@@ -46,7 +48,7 @@ def train_vae_command(
     from videogen.train.vae import WHOLE_FRAME_BATCH, cache_latents, train_vae
 
     with usage_errors():
-        levels = parse_widths(widths)
+        levels = None if widths is None else parse_widths(widths)
         if init is not None:
             require_vae_folder(init)
         start = dict(latent_channels=latent_channels, widths=levels, init=None if init is None else str(init))

@@ -25,7 +25,7 @@ from videogen.errors import UsageError
 from videogen.models.denoiser import CameraUNet3D, camera_condition, pool_text
 from videogen.models.text_encoder import load_minilm
 from videogen.train.data import ClipStore
-from videogen.train.loop import TrainLog, checkpoint_config, save_checkpoint, start_run, update_ema
+from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
 from videogen.world import caption, scene_trajectory
 
 NUM_TRAIN_TIMESTEPS = 1000
@@ -257,11 +257,10 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     from videogen.pipeline import VideoPipeline
 
     latent_channels = AutoencoderKL.load_config(vae_folder)["latent_channels"]
-    if layers_per_block is None:  # a resumed run keeps its depth without the flag
-        layers_per_block = checkpoint_config(Path(out)).get("layers_per_block")
     build = lambda: (builtin_denoiser(latent_channels, layers_per_block or 1) if init is None
                      else warm_start(init, latent_channels, layers_per_block))
-    run = start_run(out, build, lr, weight_decay=0.01, seed=seed)
+    run = start_run(out, CameraUNet3D, build, lr, weight_decay=0.01, seed=seed,
+                    asked={"in_channels": latent_channels, "layers_per_block": layers_per_block})
     folder, device, denoiser, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
     schedule = lambda current: min(1.0, (current + 1) / warmup) * (0.5 + 0.5 * math.cos(math.pi * min(current / steps, 1.0)))
     text_encoder, tokenizer = load_minilm()

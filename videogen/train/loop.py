@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import time
 from dataclasses import dataclass
@@ -28,18 +27,11 @@ def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
 
 
 def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, ema: torch.nn.Module | None = None) -> int:
-    """Restore a run from its folder; returns the step to continue from (0 for a fresh run)."""
+    """Restore a run from its folder into a model of its saved config; returns the step to continue from (0 for a fresh run)."""
     path = folder / CHECKPOINT
     if not path.exists():
         return 0
     state = torch.load(path, map_location="cpu", weights_only=False)
-    saved = {**_init_defaults(model), **state["config"]}  # a setting newer than the run had its default there
-    pairs = {key: (_plain(value), _plain(model.config[key])) for key, value in saved.items()
-             if not key.startswith("_") and key in model.config}
-    different = {key: pair for key, pair in pairs.items() if pair[0] != pair[1]}
-    if different:  # load_state_dict would fail with a page of tensor shapes
-        settings = ", ".join(f"{key} {saved} (asked: {asked})" for key, (saved, asked) in different.items())
-        raise UsageError(f"{path}: this run was started with {settings}; resume it with those settings or use a new folder")
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if ema is not None and "ema" in state:
@@ -51,12 +43,6 @@ def checkpoint_config(folder: Path) -> dict:
     """The model config a run folder's checkpoint was saved with (empty for a folder with no checkpoint)."""
     path = folder / CHECKPOINT
     return torch.load(path, map_location="cpu", mmap=True, weights_only=False)["config"] if path.exists() else {}
-
-
-def _init_defaults(model: torch.nn.Module) -> dict:
-    """The default of every keyword argument of the model class's constructor."""
-    parameters = inspect.signature(type(model).__init__).parameters.values()
-    return {parameter.name: parameter.default for parameter in parameters if parameter.default is not inspect.Parameter.empty}
 
 
 def _plain(value):
@@ -76,17 +62,33 @@ class Run:
     step: int
 
 
-def start_run(out: str, build_model: Callable[[], torch.nn.Module], lr: float, weight_decay: float, seed: int) -> Run:
-    """Build the model on CUDA if present (else CPU), with AdamW and an EMA copy, resumed from `out` if it has a checkpoint."""
+def start_run(out: str, model_class: type, build_model: Callable[[], torch.nn.Module], lr: float, weight_decay: float,
+              seed: int, asked: dict | None = None) -> Run:
+    """Build the model on CUDA if present (else CPU), with AdamW and an EMA copy. A folder with a checkpoint resumes
+    its run as a `model_class` of the checkpoint's config, so a run keeps its architecture without its flags; `asked`
+    (config values this call names; None: not named) must agree with that config."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     folder = Path(out)
     torch.manual_seed(seed)
-    model = build_model().to(device).train()
+    saved = checkpoint_config(folder)
+    model = model_class.from_config(saved) if saved else build_model()  # from_config: a newer setting takes its default
+    if saved:
+        require_asked_config(folder / CHECKPOINT, model.config, asked or {})
+    model = model.to(device).train()
     folder.mkdir(parents=True, exist_ok=True)  # after building, so a model that cannot be built leaves no folder
     ema = copy.deepcopy(model).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     step = load_checkpoint(folder, model, optimizer, ema)
     return Run(folder, device, model, ema, optimizer, step)
+
+
+def require_asked_config(path: Path, config, asked: dict) -> None:
+    """One error line naming the checkpoint and each setting where `asked` differs from the run's saved `config`."""
+    different = {key: (_plain(config[key]), _plain(value)) for key, value in asked.items()
+                 if value is not None and _plain(config[key]) != _plain(value)}
+    if different:  # load_state_dict would fail with a page of tensor shapes
+        settings = ", ".join(f"{key} {saved} (asked: {given})" for key, (saved, given) in different.items())
+        raise UsageError(f"{path}: this run was started with {settings}; resume it with those settings or use a new folder")
 
 
 @torch.no_grad()

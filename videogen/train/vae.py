@@ -120,19 +120,22 @@ def image_gradient_l1(reconstructed: torch.Tensor, images: torch.Tensor) -> torc
 
 def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None = 48, lr: float = 4e-4, seed: int = 0,
               log_every: int = 50, checkpoint_every: int = 250, init: str | None = None, decoder_only: bool = False,
-              edge_weight: float = 0.0, latent_channels: int = 4, widths: tuple[int, ...] = BUILTIN_WIDTHS,
+              edge_weight: float = 0.0, latent_channels: int | None = None, widths: tuple[int, ...] | None = None,
               shift_share: float = 0.0) -> AutoencoderKL:
     """Train (or resume) the VAE in `out`; returns the EMA weights. Same code on CPU and CUDA.
 
     init: a saved VAE folder to start from (default: the built-in architecture, random); decoder_only: train the
     decoder alone on the frozen encoder's latent means; edge_weight: weight of image_gradient_l1; latent_channels and
-    widths (channels per level): of a new or resumed VAE (an `init` one keeps its own); shift_share: with
+    widths (channels per level): of a new VAE (None: 4 and BUILTIN_WIDTHS; a resumed or `init` one keeps its own, and a
+    resumed one must match what is given); shift_share: with
     decoder_only, the share of each batch that is shifted latents (shifted_latent_batch) rather than plain frames;
     crop None: whole frames."""
     if shift_share and not (decoder_only and 0 < shift_share <= 1):
         raise ValueError(f"shift_share {shift_share:g}: needs decoder_only and a share in (0, 1]")
-    build = (lambda: builtin_vae(latent_channels, widths)) if init is None else (lambda: AutoencoderKL.from_pretrained(init))
-    run = start_run(out, build, lr, weight_decay=0.0, seed=seed)
+    build = ((lambda: builtin_vae(latent_channels or 4, widths or BUILTIN_WIDTHS)) if init is None
+             else (lambda: AutoencoderKL.from_pretrained(init)))
+    run = start_run(out, AutoencoderKL, build, lr, weight_decay=0.0, seed=seed,
+                    asked={"latent_channels": latent_channels, "block_out_channels": widths})
     folder, device, vae, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
     if decoder_only:
         vae.encoder.requires_grad_(False)
