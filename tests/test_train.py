@@ -272,6 +272,7 @@ def test_resuming_a_run_keeps_its_architecture_and_other_settings_name_the_check
                "--whole-frame-steps", "0"]
     result = CliRunner().invoke(app, command)  # neither --widths nor --latent-channels again
     assert result.exit_code == 0, result.output
+    assert f"{tmp_path / 'vae' / CHECKPOINT}: resuming at step 1, with its weights, optimizer and architecture" in result.output
     state = torch.load(tmp_path / "vae" / CHECKPOINT, weights_only=False)
     assert state["step"] == 2 and state["config"]["latent_channels"] == 8
     assert list(state["config"]["block_out_channels"]) == [32, 64, 64, 96]

@@ -17,7 +17,8 @@ def storyboard_command(
     board: Path = typer.Argument(..., help="Storyboard YAML file (see examples/storyboard_*.yaml)."),
     output: Path = typer.Option(..., "-o", "--output", help="Folder for shots/, film.mp4, contact_sheet.png, index.html, manifest.json."),
     jobs: int = typer.Option(1, help="Local executor: shots rendered at once (above 1: in worker processes)."),
-    executor: str = typer.Option("local", help="local, or ray (needs pip install 'videogen[ray]')."),
+    # '\\[': rich reads a bare [ray] as markup and prints nothing of it
+    executor: str = typer.Option("local", help="local, or ray (needs pip install 'videogen\\[ray]')."),
     address: Optional[str] = typer.Option(None, help="Ray cluster to join: auto or HOST:PORT (default: start a local Ray)."),
     only: Optional[list[str]] = typer.Option(None, "--only", help="Render only these shot ids (repeat, or comma-separate)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check everything, print the plan and the work; render nothing."),

@@ -79,6 +79,8 @@ def start_run(out: str, model_class: type, build_model: Callable[[], torch.nn.Mo
     ema = copy.deepcopy(model).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     step = load_checkpoint(folder, model, optimizer, ema)
+    if step:  # so a repeated command that names another start (--init) is not taken for a new run
+        print(f"{folder / CHECKPOINT}: resuming at step {step}, with its weights, optimizer and architecture")
     return Run(folder, device, model, ema, optimizer, step)
 
 
