@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from videogen import load_pipeline
-from videogen.eval.evaluate import adherence_table
+from videogen.eval.evaluate import adherence_summary
 from videogen.eval.judge import ATTRIBUTES, judge_frames, load_judge
 from videogen.eval.prompts import GROUPS, load_prompt_set
 from videogen.world import render_clip
@@ -30,11 +30,8 @@ PROMPTS = Path(__file__).with_name("dev_prompts.yaml")
 
 
 def scores(judge, prompts, clips) -> dict:
-    """Adherence mean, per group and, over the groups, per attribute."""
-    table = adherence_table(prompts, judge.predict(np.stack([judge_frames(clip) for clip in clips])))
-    return {"mean": np.mean([value for row in table.values() for value in row.values()]),
-            "groups": {group: np.mean(list(table[group].values())) for group in GROUPS},
-            "attributes": {name: np.mean([table[group][name] for group in GROUPS]) for name in ATTRIBUTES}}
+    """The eval's adherence summary of these clips (mean, per group, per attribute)."""
+    return adherence_summary(prompts, judge.predict(np.stack([judge_frames(clip) for clip in clips])))
 
 
 def main():

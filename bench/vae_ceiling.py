@@ -22,7 +22,7 @@ import torch
 from diffusers import AutoencoderKL
 from PIL import Image
 
-from videogen.eval.evaluate import adherence_table, vae_round_trip
+from videogen.eval.evaluate import adherence_summary, vae_round_trip
 from videogen.eval.judge import ATTRIBUTES, judge_frames, load_judge
 from videogen.eval.metrics import psnr
 from videogen.eval.prompts import make_prompt_set
@@ -35,15 +35,9 @@ def adherence(judge, prompts, clips) -> dict:
     """The eval's adherence table for these clips, its mean per group and per attribute, and the three commonest
     misreadings (truth->read) over all attributes."""
     predicted = judge.predict(np.stack([judge_frames(clip) for clip in clips]))
-    table = {group: row for group, row in adherence_table(prompts, predicted).items() if None not in row.values()}
     misses = Counter(f"{p.scene.attributes[name]}->{predicted[name][i]}" for i, p in enumerate(prompts) for name in ATTRIBUTES
                      if predicted[name][i] != p.scene.attributes[name])
-    return {
-        "mean": np.mean([value for row in table.values() for value in row.values()]),
-        "groups": [np.mean(list(row.values())) for row in table.values()],
-        "attributes": {name: np.mean([row[name] for row in table.values()]) for name in ATTRIBUTES},
-        "misses": misses.most_common(3),
-    }
+    return {**adherence_summary(prompts, predicted), "misses": misses.most_common(3)}
 
 
 def main():
@@ -69,7 +63,7 @@ def main():
     for name, clips in sources.items():
         scores = adherence(judge, prompts, clips)
         quality = "" if clips is truth else f"{np.mean([psnr(a, b) for a, b in zip(truth, clips)]):.2f} dB"
-        groups = " / ".join(f"{value:.3f}" for value in scores["groups"])
+        groups = " / ".join(f"{value:.3f}" for value in scores["groups"].values())
         print(f"| {name} | {quality} | {scores['mean']:.3f} ({groups}) | "
               + " | ".join(f"{scores['attributes'][a]:.2f}" for a in ATTRIBUTES)
               + " | " + ", ".join(f"{miss} ({count})" for miss, count in scores["misses"]) + " |")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from videogen.cli import app
 from videogen.eval import metrics
-from videogen.eval.evaluate import random_clip, vae_round_trip
+from videogen.eval.evaluate import adherence_summary, random_clip, vae_round_trip
 from videogen.eval.judge import (
     JUDGE_FRAMES,
     JUDGE_MIN_ACCURACY,
@@ -149,3 +149,18 @@ def test_world_command_writes_clips_and_contact_sheet(tmp_path):
 
 def test_vae_round_trip_needs_a_vae():
     assert vae_round_trip(object(), [np.zeros((2, 16, 16, 3), np.float32)]) is None  # the report then omits the source
+
+
+def test_adherence_summary_averages_over_the_groups_that_have_prompts():
+    """The benches' adherence numbers: a judge that misreads time of day on every seen prompt costs that group one
+    attribute in nine and time of day one group in three; a group without prompts is left out, not counted as 0."""
+    from videogen.eval.prompts import make_prompt_set
+    from videogen.world import ATTRIBUTES
+
+    prompts = [p for p in make_prompt_set(per_group=2, per_camera=0, seed=3) if p.group != "heldout_combination"]
+    predicted = {name: [p.scene.attributes[name] for p in prompts] for name in ATTRIBUTES}
+    predicted["time"] = [None if p.group == "seen" else p.scene.attributes["time"] for p in prompts]
+    summary = adherence_summary(prompts, predicted)
+    assert summary["groups"] == pytest.approx({"seen": 8 / 9, "heldout_phrasing": 1.0})
+    assert summary["attributes"]["time"] == 0.5 and summary["attributes"]["look"] == 1.0
+    assert summary["mean"] == pytest.approx(17 / 18)

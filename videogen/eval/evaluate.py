@@ -95,6 +95,14 @@ def adherence_table(prompts: list[EvalPrompt], predicted: dict) -> dict:
             for group in GROUPS}
 
 
+def adherence_summary(prompts: list[EvalPrompt], predicted: dict) -> dict:
+    """Adherence's mean, its mean per group and, over the groups, per attribute (groups without prompts left out)."""
+    table = {group: row for group, row in adherence_table(prompts, predicted).items() if None not in row.values()}
+    return {"mean": float(np.mean([value for row in table.values() for value in row.values()])),
+            "groups": {group: float(np.mean(list(row.values()))) for group, row in table.items()},
+            "attributes": {name: float(np.mean([row[name] for row in table.values()])) for name in ATTRIBUTES}}
+
+
 def summarise(prompts: list[EvalPrompt], clips: list[np.ndarray], judge: Judge, reference: np.ndarray,
               trusted: set[str]) -> dict:
     """Aggregate one source's clips: adherence per attribute and group (and its mean over the attributes the judge

@@ -13,7 +13,7 @@ from videogen.errors import UsageError
 from videogen.models.registry import BUILTIN_ROOT
 from videogen.models.denoiser import CameraUNet3D
 from videogen.train.denoiser import inference_scheduler
-from videogen.train.loop import CHECKPOINT
+from videogen.train.loop import CHECKPOINT, read_checkpoint
 
 
 def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path | None = None,
@@ -24,13 +24,13 @@ def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path | None
     model_index.json names no text encoder: `load_pipeline` takes MiniLM from its installed package.
     camera_shift: the model's default for the pipeline's camera_shift (1 when its camera input is inert).
     """
-    checkpoint = Path(denoiser_run) / CHECKPOINT
-    if not checkpoint.is_file():
-        raise UsageError(f"run: {checkpoint} does not exist; give the folder of a `videogen train denoiser` run")
+    state = read_checkpoint(Path(denoiser_run))
+    if state is None:
+        raise UsageError(f"run: {Path(denoiser_run) / CHECKPOINT} does not exist; give the folder of a "
+                         "`videogen train denoiser` run")
     target = BUILTIN_ROOT / "landscapes" if target is None else Path(target)
     staging = target.with_name(f".{target.name}.export")
     shutil.rmtree(staging, ignore_errors=True)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     vae = AutoencoderKL.from_pretrained(vae_folder)
     denoiser = CameraUNet3D.from_config(state["config"])  # the run's own architecture, which may predate today's
     if denoiser.config.in_channels != vae.config.latent_channels:

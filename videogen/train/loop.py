@@ -26,23 +26,18 @@ def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
         torch.save(state, temporary)
 
 
-def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, ema: torch.nn.Module | None = None) -> int:
-    """Restore a run from its folder into a model of its saved config; returns the step to continue from (0 for a fresh run)."""
+def read_checkpoint(folder: Path) -> dict | None:
+    """A run folder's checkpoint (model, EMA, optimizer, step, config), or None for a folder with none."""
     path = folder / CHECKPOINT
-    if not path.exists():
-        return 0
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    return torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None
+
+
+def restore(state: dict, model: torch.nn.Module, optimizer: torch.optim.Optimizer, ema: torch.nn.Module) -> int:
+    """Load a checkpoint's weights into a model of its config, its optimizer and its EMA; returns its step."""
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
-    if ema is not None and "ema" in state:
-        ema.load_state_dict(state["ema"])
+    ema.load_state_dict(state.get("ema", state["model"]))
     return state["step"]
-
-
-def checkpoint_config(folder: Path) -> dict:
-    """The model config a run folder's checkpoint was saved with (empty for a folder with no checkpoint)."""
-    path = folder / CHECKPOINT
-    return torch.load(path, map_location="cpu", mmap=True, weights_only=False)["config"] if path.exists() else {}
 
 
 def _plain(value):
@@ -70,15 +65,15 @@ def start_run(out: str, model_class: type, build_model: Callable[[], torch.nn.Mo
     device = "cuda" if torch.cuda.is_available() else "cpu"
     folder = Path(out)
     torch.manual_seed(seed)
-    saved = checkpoint_config(folder)
-    model = model_class.from_config(saved) if saved else build_model()  # from_config: a newer setting takes its default
-    if saved:
+    state = read_checkpoint(folder)  # read once: its config builds the model, its weights then fill it
+    model = model_class.from_config(state["config"]) if state else build_model()  # a newer setting takes its default
+    if state:
         require_asked_config(folder / CHECKPOINT, model.config, asked or {})
     model = model.to(device).train()
     folder.mkdir(parents=True, exist_ok=True)  # after building, so a model that cannot be built leaves no folder
     ema = copy.deepcopy(model).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    step = load_checkpoint(folder, model, optimizer, ema)
+    step = restore(state, model, optimizer, ema) if state else 0
     if step:  # so a repeated command that names another start (--init) is not taken for a new run
         print(f"{folder / CHECKPOINT}: resuming at step {step}, with its weights, optimizer and architecture")
     return Run(folder, device, model, ema, optimizer, step)
