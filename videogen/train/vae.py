@@ -32,16 +32,17 @@ KL_WEIGHT = 1e-6
 WHOLE_FRAME_BATCH = 4  # frames per step of the whole-frame phase (each costs seven 48 px crops)
 
 
-BUILTIN_WIDTHS = (32, 64, 128, 128)  # channels per level, 128 px down to 16 px
+BUILTIN_LATENT_CHANNELS = 4
+BUILTIN_WIDTHS = (32, 64, 256, 256)  # channels per level, 128 px down to 16 px (the shipped VAE's since session 16)
 NORM_GROUPS = 32  # GroupNorm groups: every level's width is a multiple of it
 
 
-def builtin_vae(latent_channels: int = 4, widths: tuple[int, ...] = BUILTIN_WIDTHS) -> AutoencoderKL:
+def builtin_vae(latent_channels: int = BUILTIN_LATENT_CHANNELS, widths: tuple[int, ...] = BUILTIN_WIDTHS) -> AutoencoderKL:
     """The built-in VAE's architecture: four levels (three downsamplings) and no attention in the middle block,
     so it is fully convolutional and trains on small crops. More latent channels keep more detail (Esser et al.
     2024 use 16) at the price of latents that are harder for a small UNet to model. Width costs render time where
-    the pictures are large: on 2 cores, decoding 16 frames takes 1.7 s at the built-in widths, 2.7 s at
-    (32, 64, 256, 256) and 4.8 s at (64, 128, 256, 256)."""
+    the pictures are large: on 2 cores, decoding 16 frames takes 1.7 s at (32, 64, 128, 128), 2.7 s at the built-in
+    widths and 4.8 s at (64, 128, 256, 256)."""
     return AutoencoderKL(
         down_block_types=("DownEncoderBlock2D",) * 4,
         up_block_types=("UpDecoderBlock2D",) * 4,
@@ -126,13 +127,13 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
 
     init: a saved VAE folder to start from (default: the built-in architecture, random); decoder_only: train the
     decoder alone on the frozen encoder's latent means; edge_weight: weight of image_gradient_l1; latent_channels and
-    widths (channels per level): of a new VAE (None: 4 and BUILTIN_WIDTHS; a resumed or `init` one keeps its own, and a
+    widths (channels per level): of a new VAE (None: the built-in ones; a resumed or `init` one keeps its own, and a
     resumed one must match what is given); shift_share: with
     decoder_only, the share of each batch that is shifted latents (shifted_latent_batch) rather than plain frames;
     crop None: whole frames."""
     if shift_share and not (decoder_only and 0 < shift_share <= 1):
         raise ValueError(f"shift_share {shift_share:g}: needs decoder_only and a share in (0, 1]")
-    build = ((lambda: builtin_vae(latent_channels or 4, widths or BUILTIN_WIDTHS)) if init is None
+    build = ((lambda: builtin_vae(latent_channels or BUILTIN_LATENT_CHANNELS, widths or BUILTIN_WIDTHS)) if init is None
              else (lambda: AutoencoderKL.from_pretrained(init)))
     run = start_run(out, AutoencoderKL, build, lr, weight_decay=0.0, seed=seed,
                     asked={"latent_channels": latent_channels, "block_out_channels": widths})
