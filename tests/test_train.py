@@ -14,13 +14,14 @@ from typer.testing import CliRunner
 
 from videogen.cli import app
 from videogen.errors import UsageError
+from videogen.eval.evaluate import EvalSettings
 from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
 from videogen.models.denoiser import CameraUNet3D
 from videogen.models.text_encoder import load_minilm
 from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, encode_captions, is_image_step, snr_weight,
                                      train_denoiser, training_scheduler, warm_start)
-from videogen.train.export import export_builtin, export_decoder
+from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
 from videogen.train.vae import builtin_vae, cache_latents, shifted_latent_batch, train_vae
 
@@ -70,6 +71,11 @@ def test_train_stages_resume_export_and_render(tmp_path):
                        log_every=1, preview_every=0)
     assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [1, 2, 3]
     assert (run / CHECKPOINT).exists()
+    quick = EvalSettings(num_frames=2, size=64, steps=2, limit=4, judge_check=12)
+    report = evaluate_run(str(run), str(tmp_path / "vae" / "vae"), quick, camera_shift=0.5)  # `train denoiser` ends so
+    assert report["model"] == str(run / "model") and list(report["sources"]) == ["floor", "model", "vae_ceiling", "ceiling"]
+    assert json.loads((run / "model" / "model_index.json").read_text())["_training_steps"] == 3
+    assert "| Prompt adherence" in (run / "eval" / "report.md").read_text()
 
     model = export_builtin(str(run), str(tmp_path / "vae" / "vae"), tmp_path / "landscapes", camera_shift=0.5)
     index = json.loads((model / "model_index.json").read_text())

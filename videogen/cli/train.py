@@ -137,13 +137,27 @@ def train_denoiser_command(
                                                  "(cross-attention sees the empty caption), so that path has to carry it."),
     layers_per_block: Optional[int] = typer.Option(None, min=1, show_default="a resumed run's, else the --init's, else 1",
                                                    help="The UNet's depth; more than the --init's adds layers that start as identities."),
+    eval_prompts: Optional[int] = typer.Option(None, min=0, show_default="all",
+                                               help="At the end, export the EMA weights to OUT/model and score them with "
+                                                    "the eval harness (videogen eval) on this many prompts into OUT/eval; "
+                                                    "0 skips it."),
+    camera_shift: float = typer.Option(1.0, min=0, max=1, help="OUT/model's default --camera-shift (the built-in model's: "
+                                                               "its camera input is weak)."),
 ):
-    """Train the camera-conditioned temporal UNet on the cached latents; previews every 500 steps."""
+    """Train the camera-conditioned temporal UNet on the cached latents (previews every 500 steps), then evaluate it."""
+    from videogen.eval.evaluate import EvalSettings
     from videogen.train.denoiser import train_denoiser
+    from videogen.train.export import evaluate_run
 
     with usage_errors():
+        require_vae_folder(vae)
         train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share,
                        pooled_text_share=pooled_text_share, layers_per_block=layers_per_block)
+        if eval_prompts == 0:
+            return
+        with step_progress("evaluating") as progress:
+            report = evaluate_run(str(out), str(vae), EvalSettings(limit=eval_prompts), camera_shift, progress=progress)
+    echo_report(report, out / "eval")
 
 
 @train_app.command("camera-probe")
@@ -241,12 +255,19 @@ def eval_command(
     """
     with usage_errors():
         from videogen import load_pipeline
-        from videogen.eval.evaluate import EvalSettings, evaluate, source_label
+        from videogen.eval.evaluate import EvalSettings, evaluate
 
         pipe = load_pipeline(model, device=device)
         settings = EvalSettings(num_frames=frames, size=size, steps=steps, guidance_scale=guidance, limit=limit,
                                 judge_check=judge_check, seed=seed)
         with step_progress("generating") as progress:
             report = evaluate(pipe, settings, output, model_name=model, progress=progress)
+    echo_report(report, output)
+
+
+def echo_report(report: dict, output: Path) -> None:
+    """An eval report's one line: where it is written and each source's prompt adherence."""
+    from videogen.eval.evaluate import source_label
+
     scores = ", ".join(f"{source_label(name)} {source['adherence_mean']:.2f}" for name, source in report["sources"].items())
     typer.echo(f"{output / 'report.md'}: adherence {scores}")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL
 
 from videogen.errors import UsageError
-from videogen.models.registry import BUILTIN_ROOT
+from videogen.eval.evaluate import EvalSettings, evaluate
+from videogen.models.registry import BUILTIN_ROOT, load_pipeline
 from videogen.models.denoiser import CameraUNet3D
 from videogen.train.denoiser import inference_scheduler
 from videogen.train.loop import CHECKPOINT, read_checkpoint
@@ -52,6 +54,15 @@ def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path | None
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target
+
+
+def evaluate_run(denoiser_run: str, vae_folder: str, settings: EvalSettings, camera_shift: float = 1.0,
+                 progress: Callable[[int, int], None] | None = None) -> dict:
+    """The eval harness at the end of a run: export its EMA weights to RUN/model (a candidate for `videogen eval` or
+    `bench/dev_adherence.py`) and score them into RUN/eval (report.md, report.json, contact_sheet.png)."""
+    model = export_builtin(denoiser_run, vae_folder, Path(denoiser_run) / "model", camera_shift=camera_shift)
+    pipe = load_pipeline.__wrapped__(str(model))  # not the cache: a resumed run exports new weights to the same folder
+    return evaluate(pipe, settings, Path(denoiser_run) / "eval", model_name=str(model), progress=progress)
 
 
 def export_decoder(vae_folder: str, target: str | Path = BUILTIN_ROOT / "landscapes") -> Path:
