@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -93,6 +94,25 @@ def test_unknown_model_and_non_model_folder(tmp_path):
     result = invoke("render", "a lake", "-o", tmp_path / "clip.mp4", "--model", tmp_path)
     assert result.exit_code == 2 and "has no model_index.json" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["truncated", "another component's weights", "another shape"])
+def test_a_damaged_weights_file_is_one_line_naming_its_folder(tiny_model_dir, tmp_path, damage):
+    """A corrupt or mismatched weights file is one error line naming the component's folder, and no clip is written."""
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    weights = model / "denoiser" / "diffusion_pytorch_model.safetensors"
+    if damage == "truncated":
+        weights.write_bytes(weights.read_bytes()[:1000])
+    elif damage == "another component's weights":
+        shutil.copy(model / "vae" / "diffusion_pytorch_model.safetensors", weights)
+    else:
+        config = json.loads((model / "denoiser" / "config.json").read_text())
+        (model / "denoiser" / "config.json").write_text(json.dumps({**config, "cross_attention_dim": 2 * config["cross_attention_dim"]}))
+    result = invoke(*render_args(model, tmp_path / "clip.mp4"))
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert f"error: model: could not load {model / 'denoiser'}: " in result.output
+    assert not (tmp_path / "clip.mp4").exists()
 
 
 def test_empty_prompt(tiny_model_dir, tmp_path):

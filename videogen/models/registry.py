@@ -41,14 +41,31 @@ def resolve_model(spec: str) -> Path:
 
 
 def _load_component(folder: Path, subfolder: str, library: str, class_name: str, torch_dtype):
-    """One component from its subfolder, by the library and class that model_index.json names."""
+    """One component from its subfolder, by the library and class that model_index.json names; a weights file that is
+    unreadable, of other shapes or short of weights the config needs is one UsageError naming the folder."""
+    from diffusers import ModelMixin
+    from diffusers.utils import logging as diffusers_logging
+
     component_class = getattr(importlib.import_module(library), class_name)
+    checks_weights = issubclass(component_class, ModelMixin)
     kwargs = {"torch_dtype": torch_dtype} if issubclass(component_class, torch.nn.Module) else {}
+    verbosity = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()  # its lists of unused and missing weights become the one line below
     try:
-        return component_class.from_pretrained(folder / subfolder, local_files_only=True, **kwargs)
+        loaded = component_class.from_pretrained(folder / subfolder, local_files_only=True, output_loading_info=checks_weights,
+                                                 **kwargs)
     except (OSError, ValueError, RuntimeError) as error:
         first_line = (str(error).strip() or type(error).__name__).splitlines()[0]
         raise UsageError(f"model: could not load {folder / subfolder}: {first_line}") from None
+    finally:
+        diffusers_logging.set_verbosity(verbosity)
+    if not checks_weights:
+        return loaded
+    component, info = loaded
+    if info["missing_keys"]:
+        raise UsageError(f"model: could not load {folder / subfolder}: its weights lack {len(info['missing_keys'])} that "
+                         f"its config.json needs (such as {info['missing_keys'][0]}); they are another model's weights")
+    return component
 
 
 @functools.lru_cache(maxsize=2)
