@@ -76,6 +76,12 @@ def test_train_stages_resume_export_and_render(tmp_path):
     assert report["model"] == str(run / "model") and list(report["sources"]) == ["floor", "model", "vae_ceiling", "ceiling"]
     assert json.loads((run / "model" / "model_index.json").read_text())["_training_steps"] == 3
     assert "| Prompt adherence" in (run / "eval" / "report.md").read_text()
+    evaluated = load_pipeline(str(run / "model")).denoiser.state_dict()
+    train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(tmp_path / "longer"), steps=1, clips_per_batch=1,
+                   images_per_batch=2, preview_every=0, init=str(run / "model" / "denoiser"))
+    export_builtin(str(tmp_path / "longer"), str(tmp_path / "vae" / "vae"), run / "model")  # new weights, same folder
+    reloaded = load_pipeline(str(run / "model")).denoiser.state_dict()  # loaded again, not the cached pipeline
+    assert not all(torch.equal(weight, reloaded[name]) for name, weight in evaluated.items())
 
     model = export_builtin(str(run), str(tmp_path / "vae" / "vae"), tmp_path / "landscapes", camera_shift=0.5)
     index = json.loads((model / "model_index.json").read_text())

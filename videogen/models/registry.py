@@ -68,13 +68,19 @@ def _load_component(folder: Path, subfolder: str, library: str, class_name: str,
     return component
 
 
-@functools.lru_cache(maxsize=2)
 def load_pipeline(spec: str = DEFAULT_MODEL, device: str = "cpu", dtype: str = "float32"):
-    """A VideoPipeline for `spec` on `device`, cached so a storyboard loads each model once per process."""
+    """A VideoPipeline for `spec` on `device`, cached so a storyboard loads each model once per process; a folder
+    exported again (a new model_index.json) is loaded again."""
+    folder = resolve_model(spec)
+    return _load_folder(folder, (folder / "model_index.json").stat().st_mtime_ns, device, dtype)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_folder(folder: Path, version: int, device: str, dtype: str):
+    """load_pipeline's cached work; `version` (the index's mtime) is only part of the cache key."""
     from videogen.models.text_encoder import load_minilm
     from videogen.pipeline import VideoPipeline
 
-    folder = resolve_model(spec)
     torch_dtype = getattr(torch, dtype)
     index = json.loads((folder / "model_index.json").read_text())
     components = {}

@@ -61,7 +61,7 @@ def evaluate_run(denoiser_run: str, vae_folder: str, settings: EvalSettings, cam
     """The eval harness at the end of a run: export its EMA weights to RUN/model (a candidate for `videogen eval` or
     `bench/dev_adherence.py`) and score them into RUN/eval (report.md, report.json, contact_sheet.png)."""
     model = export_builtin(denoiser_run, vae_folder, Path(denoiser_run) / "model", camera_shift=camera_shift)
-    pipe = load_pipeline.__wrapped__(str(model))  # not the cache: a resumed run exports new weights to the same folder
+    pipe = load_pipeline(str(model))
     return evaluate(pipe, settings, Path(denoiser_run) / "eval", model_name=str(model), progress=progress)
 
 
