@@ -12,6 +12,7 @@ from diffusers import TextToVideoSDPipeline
 from conftest import TINY_SIZE, get_dummy_components
 from videogen import CameraUNet3D, UsageError, VideoPipeline, load_pipeline
 from videogen.models.denoiser import camera_condition, motion_summary
+from videogen.models.text_encoder import MAX_PROMPT_TOKENS, clause_states, encode_text, prompt_clauses
 from videogen.pipeline import SHIFT_FEATHER
 
 import cameras
@@ -139,6 +140,44 @@ def test_text_embedding_starts_silent_then_steers_every_frame():
         assert torch.equal(steered, denoiser(sample, 10, prompt_states, pooled_text=prompt_states.mean(dim=1)).sample)
         assert not torch.allclose(steered, denoiser(sample, 10, prompt_states, pooled_text=torch.zeros(2, 32)).sample)
     assert (change > 1e-3).all()
+
+
+def test_prompt_clauses_split_at_commas_semicolons_and_full_stops_only():
+    assert prompt_clauses("Sunset over a lake, golden hour; camera pans right. A 0.5 m boat,, ") == [
+        (0, "Sunset over a lake"), (20, "golden hour"), (33, "camera pans right"), (52, "A 0.5 m boat")]
+    assert prompt_clauses("") == [] and prompt_clauses(" , ") == []
+
+
+def test_clause_embeddings_are_each_clause_pooled_alone_after_the_token_states():
+    components = get_dummy_components()
+    text_encoder, tokenizer = components["text_encoder"], components["tokenizer"]
+    texts = ["a lake at dawn, birds, camera pans right", "", "a lake at dawn"]
+    context = encode_text(text_encoder, tokenizer, texts, clauses=2)
+    assert context.shape == (3, MAX_PROMPT_TOKENS + 2, 32)
+    torch.testing.assert_close(context[:, :MAX_PROMPT_TOKENS], encode_text(text_encoder, tokenizer, texts))
+    alone = lambda clause: clause_states(text_encoder, tokenizer, [clause], 1)[0, 0]
+    tokens = tokenizer(["birds"], return_tensors="pt")
+    with torch.no_grad():
+        torch.testing.assert_close(alone("birds"), text_encoder(**tokens).last_hidden_state[0].mean(dim=0))  # MiniLM's pooling
+    torch.testing.assert_close(context[0, -2:], torch.stack([alone("a lake at dawn"), alone("birds")]))  # the third is dropped
+    torch.testing.assert_close(context[1, -2:], alone("").expand(2, -1))  # the empty prompt: empty slots
+    torch.testing.assert_close(context[2, -2:], torch.stack([alone("a lake at dawn"), alone("")]))
+    cache = {}
+    for _ in range(2):  # cached embeddings are the same embeddings
+        torch.testing.assert_close(encode_text(text_encoder, tokenizer, texts, clauses=2, cache=cache), context)
+    assert ("birds", ()) in cache
+
+
+def test_weighted_words_weigh_in_their_own_clause_only(tiny_pipeline):
+    reading_clauses = CameraUNet3D.from_config(tiny_pipeline.denoiser.config, prompt_clauses=3)
+    clauses = VideoPipeline(**{**tiny_pipeline.components, "denoiser": reading_clauses})
+    weighted, plain = (clauses.encode_prompt([text], None, False)[0] for text in ("a lake, (misty:1.3) fog", "a lake, misty fog"))
+    assert weighted.shape == (MAX_PROMPT_TOKENS + 3, 32)
+    torch.testing.assert_close(weighted[[-3, -1]], plain[[-3, -1]])  # "a lake" and the empty slot
+    assert not torch.allclose(weighted[-2], plain[-2])
+    assert tiny_pipeline.encode_prompt(["a lake"], None, False).shape == (1, MAX_PROMPT_TOKENS, 32)  # no clauses: tokens only
+    frames = run(clauses, num_frames=2)  # the denoiser's cross-attention reads the longer context
+    assert frames.shape == (1, 2, TINY_SIZE, TINY_SIZE, 3)
 
 
 def test_foreign_unet_gets_camera_through_warped_noise():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,8 +19,8 @@ from videogen.eval.evaluate import EvalSettings
 from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
 from videogen.models.denoiser import CameraUNet3D
-from videogen.models.text_encoder import load_minilm
-from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, encode_captions, is_image_step, snr_weight,
+from videogen.models.text_encoder import MAX_PROMPT_TOKENS, encode_text, load_minilm
+from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, is_image_step, snr_weight,
                                      train_denoiser, training_scheduler, warm_start)
 from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
@@ -296,14 +297,20 @@ def test_resuming_a_run_keeps_its_architecture_and_other_settings_name_the_check
     assert (tmp_path / "vae" / CHECKPOINT).read_bytes() == before
 
 
-def test_pooled_text_share_hides_the_caption_from_cross_attention_alone(tmp_path, monkeypatch):
-    """With pooled_text_share 1 every caption reaches the UNet through the pooled text alone: cross-attention reads the
-    empty caption's states, the pooled text is the real caption's mean state, the same captions as a run without."""
+def tiny_latent_data(tmp_path) -> tuple[Path, Path]:
+    """Two 8-frame world clips with their latents cached, and the folder of the random VAE that encoded them."""
     data = tmp_path / "data"
     render_shards(data, num_clips=2, num_frames=8, size=128, shard_size=2, log=lambda line: None)
     vae = builtin_vae()
     cache_latents(str(data), vae, log=lambda line: None)
     vae.save_pretrained(tmp_path / "vae")
+    return data, tmp_path / "vae"
+
+
+def test_pooled_text_share_hides_the_caption_from_cross_attention_alone(tmp_path, monkeypatch):
+    """With pooled_text_share 1 every caption reaches the UNet through the pooled text alone: cross-attention reads the
+    empty caption's states, the pooled text is the real caption's mean state, the same captions as a run without."""
+    data, vae = tiny_latent_data(tmp_path)
     seen = {}
     forward = CameraUNet3D.forward
 
@@ -313,15 +320,43 @@ def test_pooled_text_share_hides_the_caption_from_cross_attention_alone(tmp_path
 
     monkeypatch.setattr(CameraUNet3D, "forward", recording_forward)
     for share in (0.0, 1.0):
-        train_denoiser(str(data), str(tmp_path / "vae"), str(tmp_path / f"run{share}"), steps=3, clips_per_batch=1,
+        train_denoiser(str(data), str(vae), str(tmp_path / f"run{share}"), steps=3, clips_per_batch=1,
                        images_per_batch=2, preview_every=0, pooled_text_share=share)
-    empty = encode_captions(*load_minilm(), [""])  # (1, T, D)
+    empty = encode_text(*load_minilm(), [""])  # (1, T, D)
     for (context, pooled), (hidden_context, same_pooled) in zip(seen[0.0], seen[1.0], strict=True):
         assert torch.equal(pooled, context.mean(dim=1)) and torch.equal(pooled, same_pooled)
         assert torch.equal(hidden_context, empty.expand_as(context))
     assert any(not torch.allclose(pooled, empty.mean(dim=1)) for _, pooled in seen[0.0])  # real captions were hidden
     result = CliRunner().invoke(app, ["train", "denoiser", "--pooled-text-share", "1.5"])
     assert result.exit_code != 0 and "--pooled-text-share" in result.output
+
+
+def test_clause_only_share_leaves_cross_attention_the_clause_embeddings_alone(tmp_path, monkeypatch):
+    """With prompt_clauses the context is the caption's token states and then its clause embeddings; with
+    clause_only_share 1 the token states are the empty caption's and the clauses stay the real caption's."""
+    data, vae = tiny_latent_data(tmp_path)
+    seen = []
+    forward = CameraUNet3D.forward
+
+    def recording_forward(self, sample, timestep, encoder_hidden_states, camera=None, pooled_text=None, **kwargs):
+        seen.append(encoder_hidden_states.detach())
+        return forward(self, sample, timestep, encoder_hidden_states, camera, pooled_text, **kwargs)
+
+    monkeypatch.setattr(CameraUNet3D, "forward", recording_forward)
+    run = tmp_path / "run"
+    train = lambda out, **settings: train_denoiser(str(data), str(vae), str(out), steps=3, clips_per_batch=1,
+                                                   images_per_batch=2, preview_every=0, **settings)
+    train(run, prompt_clauses=8, clause_only_share=1.0)
+    empty = encode_text(*load_minilm(), [""], clauses=8)  # (1, T + 8, D)
+    words = MAX_PROMPT_TOKENS
+    assert [context.shape[1] for context in seen] == [words + 8] * 3
+    assert all(torch.equal(context[:, :words], empty[:, :words].expand_as(context[:, :words])) for context in seen)
+    assert any(not torch.allclose(clause, empty[0, words]) for context in seen for clause in context[:, words])
+    assert torch.load(run / CHECKPOINT, weights_only=False)["config"]["prompt_clauses"] == 8  # export and resume keep it
+    with pytest.raises(UsageError, match=r"this run was started with prompt_clauses 8 \(asked: 4\)"):
+        train(run, prompt_clauses=4)
+    with pytest.raises(UsageError, match=r"^clause_only_share: 0.5 needs a UNet that reads prompt clauses"):
+        train(tmp_path / "plain", clause_only_share=0.5)
 
 
 def test_image_steps_are_spread_evenly_by_share():

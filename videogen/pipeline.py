@@ -19,19 +19,11 @@ import cameras
 from videogen.conditioning import Conditioning, as_clip, continuation
 from videogen.errors import UsageError
 from videogen.models.denoiser import CameraUNet3D, camera_condition
+from videogen.models.text_encoder import encode_text
 from videogen.prompt_weights import parse_prompt_weights
 
 OUTPUT_TYPES = ("np", "pt", "pil", "latent")
 SHIFT_FEATHER = 2  # latent pixels over which shifted pictures fade out towards frame 0's edges
-def token_weights(offsets: torch.Tensor, spans: list[tuple[int, int, float]]) -> torch.Tensor:
-    """(T,) weight of each token from its character offsets (T, 2); special and padding tokens (empty offsets) keep 1."""
-    weights = torch.ones(len(offsets))
-    starts, ends = offsets[:, 0], offsets[:, 1]
-    for start, end, weight in spans:
-        weights[(starts >= start) & (starts < end) & (ends > starts)] = weight
-    return weights
-
-
 @dataclass
 class VideoPipelineOutput(BaseOutput):
     """frames: np (B, F, H, W, 3) float32 in [0, 1] | pt (B, F, 3, H, W) | pil list of lists | latent (B, C, F, h, w)."""
@@ -91,7 +83,9 @@ class VideoPipeline(DiffusionPipeline):
 
     @torch.no_grad()
     def encode_prompt(self, prompts: list[str], negative_prompt, do_classifier_free_guidance: bool) -> torch.Tensor:
-        """MiniLM per-token hidden states, (B, T, D); with guidance the negative/empty prompts come first: (2B, T, D).
+        """The denoiser's context (B, T, D): MiniLM's per-token hidden states, and the prompt's clause embeddings after them
+        for a denoiser trained with `prompt_clauses` (videogen.models.text_encoder.encode_text); with guidance the
+        negative/empty prompts come first: (2B, T, D).
 
         Weighted words, '(misty:1.3) lake', scale their tokens' hidden states by the weight.
         """
@@ -105,16 +99,9 @@ class VideoPipeline(DiffusionPipeline):
         else:
             settings = ["prompt"] * len(prompts)
         texts, spans = zip(*(parse_prompt_weights(text, setting) for text, setting in zip(prompts, settings)))
-        # Pad to the tokenizer's own length (MAX_PROMPT_TOKENS for MiniLM, 77 for CLIP), as the denoiser was trained.
-        tokens = self.tokenizer(
-            list(texts), padding="max_length", max_length=self.tokenizer.model_max_length, truncation=True,
-            return_offsets_mapping=True, return_tensors="pt",
-        )
-        weights = torch.stack([token_weights(offsets, weighted) for offsets, weighted in zip(tokens.pop("offset_mapping"), spans)])
-        tokens = {name: value.to(self.text_encoder.device) for name, value in tokens.items()}
-        hidden_states = self.text_encoder(**tokens).last_hidden_state
-        hidden_states = hidden_states * weights[..., None].to(hidden_states)  # (B, T) -> (B, T, 1)
-        return hidden_states.to(self.denoiser.dtype)
+        # Padded to the tokenizer's own length (MAX_PROMPT_TOKENS for MiniLM, 77 for CLIP), as the denoiser was trained.
+        clauses = self.denoiser.config.get("prompt_clauses", 0)
+        return encode_text(self.text_encoder, self.tokenizer, list(texts), list(spans), clauses).to(self.denoiser.dtype)
 
     def prepare_noise(self, batch_size, num_frames, height, width, generator, camera_path, trajectory, camera_strength) -> torch.Tensor:
         """Unit Gaussian noise (B, C, F, h, w), drawn on the CPU so a seed gives the same clip on every device.

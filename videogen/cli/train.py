@@ -137,6 +137,12 @@ def train_denoiser_command(
                                                  "(cross-attention sees the empty caption), so that path has to carry it."),
     layers_per_block: Optional[int] = typer.Option(None, min=1, show_default="a resumed run's, else the --init's, else 1",
                                                    help="The UNet's depth; more than the --init's adds layers that start as identities."),
+    prompt_clauses: Optional[int] = typer.Option(None, min=0, show_default="a resumed run's, else the --init's, else 0",
+                                                 help="How many clause embeddings (the prompt split at commas, each clause "
+                                                      "pooled by MiniLM) cross-attention reads after the token states."),
+    clause_only_share: float = typer.Option(0.0, min=0.0, max=1.0,
+                                            help="Share of captions whose word tokens are blanked, so the UNet reads them "
+                                                 "from their clause embeddings alone (needs --prompt-clauses)."),
     eval_prompts: Optional[int] = typer.Option(None, min=0, show_default="all",
                                                help="At the end, export the EMA weights to OUT/model and score them with "
                                                     "the eval harness (videogen eval) on this many prompts into OUT/eval; "
@@ -152,7 +158,8 @@ def train_denoiser_command(
     with usage_errors():
         require_vae_folder(vae)
         train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share,
-                       pooled_text_share=pooled_text_share, layers_per_block=layers_per_block)
+                       pooled_text_share=pooled_text_share, layers_per_block=layers_per_block,
+                       prompt_clauses=prompt_clauses, clause_only_share=clause_only_share)
         if eval_prompts == 0:
             return
         with step_progress("evaluating") as progress:

@@ -95,7 +95,9 @@ class CameraUNet3D(UNet3DConditionModel):
     """UNet3DConditionModel whose conv_in also reads CAMERA_CHANNELS of per-frame camera motion, and whose residual
     blocks add to their time embedding an embedding of each frame's motion_summary (with camera_embedding) and of
     the prompt's mean token state (with text_embedding). input_temporal_transformer=False drops the temporal
-    transformer diffusers puts before the first block (transformer_in)."""
+    transformer diffusers puts before the first block (transformer_in). prompt_clauses adds no weights: it tells the
+    pipeline to append that many clause embeddings to the token states its cross-attention reads
+    (videogen.models.text_encoder.clause_states), as the model was trained."""
 
     @register_to_config
     def __init__(
@@ -120,6 +122,7 @@ class CameraUNet3D(UNet3DConditionModel):
         camera_embedding: bool = False,
         text_embedding: bool = False,
         input_temporal_transformer: bool = True,
+        prompt_clauses: int = 0,
     ):
         super().__init__(
             sample_size=sample_size,

