@@ -271,7 +271,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     text_encoder.to(device)
     clauses, clause_cache = denoiser.config.prompt_clauses, {}
     if clause_only_share and not clauses:
-        raise UsageError(f"clause_only_share: {clause_only_share} needs a UNet that reads prompt clauses; set prompt_clauses")
+        raise UsageError(f"clause_only_share: {clause_only_share} needs a UNet that reads prompt clauses; give prompt_clauses "
+                         f"(--prompt-clauses 8), or an init or run saved with them")
     encode = lambda texts: encode_text(text_encoder, tokenizer, texts, clauses=clauses, cache=clause_cache)
     empty_context = encode([""])  # (1, T + clauses, D)
     words = empty_context.shape[1] - clauses
