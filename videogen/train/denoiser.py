@@ -253,7 +253,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     when `out` has one, else the init's, else 0); a run from an init without them learns to read them.
     clause_only_share: the share of captions whose word tokens are replaced by the empty caption's, so that
     cross-attention has to read those captions from their clause embeddings, which carry held-out phrasings to their
-    meaning (MiniLM's sentence embedding gives 28 of 35 held-out phrases their value; bench/phrase_neighbours.py).
+    meaning (MiniLM's sentence embedding gives 27 of 35 held-out scene phrases their value; bench/phrase_neighbours.py).
+    Session 20 measured what it does at 0.5: little (docs/MODEL_CARD.md, "Session 20").
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
