@@ -24,6 +24,8 @@ from videogen.prompt_weights import parse_prompt_weights
 
 OUTPUT_TYPES = ("np", "pt", "pil", "latent")
 SHIFT_FEATHER = 2  # latent pixels over which shifted pictures fade out towards frame 0's edges
+
+
 @dataclass
 class VideoPipelineOutput(BaseOutput):
     """frames: np (B, F, H, W, 3) float32 in [0, 1] | pt (B, F, 3, H, W) | pil list of lists | latent (B, C, F, h, w)."""

@@ -53,12 +53,17 @@ def prompt_clauses(text: str) -> list[tuple[int, str]]:
 
 
 @torch.no_grad()
-def token_states(text_encoder, tokenizer, texts: list[str], spans: list[list[tuple[int, int, float]]] | None = None) -> torch.Tensor:
-    """MiniLM's last hidden states of each text padded to the tokenizer's length, weighted words scaled: (B, T, D)."""
-    tokens = tokenizer(texts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
-                       return_offsets_mapping=True, return_tensors="pt")
+def run_encoder(text_encoder, tokenizer, texts: list[str], **padding) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The encoder's last hidden states (B, L, D), each token's character offsets (B, L, 2) and the attention mask (B, L)."""
+    tokens = tokenizer(texts, truncation=True, return_offsets_mapping=True, return_tensors="pt", **padding)
     offsets = tokens.pop("offset_mapping")
     states = text_encoder(**{name: value.to(text_encoder.device) for name, value in tokens.items()}).last_hidden_state
+    return states, offsets, tokens["attention_mask"]
+
+
+def token_states(text_encoder, tokenizer, texts: list[str], spans: list[list[tuple[int, int, float]]] | None = None) -> torch.Tensor:
+    """MiniLM's last hidden states of each text padded to the tokenizer's length, weighted words scaled: (B, T, D)."""
+    states, offsets, _ = run_encoder(text_encoder, tokenizer, texts, padding="max_length", max_length=tokenizer.model_max_length)
     if spans is None:
         return states
     weights = torch.stack([token_weights(offset, weighted) for offset, weighted in zip(offsets, spans)])
@@ -66,15 +71,12 @@ def token_states(text_encoder, tokenizer, texts: list[str], spans: list[list[tup
 
 
 ClauseKey = tuple[str, tuple[tuple[int, int, float], ...]]  # a clause and its weighted spans, counted from its start
+EMPTY_CLAUSE: ClauseKey = ("", ())
 
 
-@torch.no_grad()
 def mean_states(text_encoder, tokenizer, clauses: list[ClauseKey]) -> torch.Tensor:
     """MiniLM's sentence pooling of each clause encoded alone, the mean of its tokens' (weighted) states: (Q, D)."""
-    tokens = tokenizer([text for text, _ in clauses], padding=True, truncation=True, return_offsets_mapping=True,
-                       return_tensors="pt")
-    offsets, mask = tokens.pop("offset_mapping"), tokens["attention_mask"]
-    states = text_encoder(**{name: value.to(text_encoder.device) for name, value in tokens.items()}).last_hidden_state
+    states, offsets, mask = run_encoder(text_encoder, tokenizer, [text for text, _ in clauses], padding=True)
     weights = mask * torch.stack([token_weights(offset, list(spans)) for offset, (_, spans) in zip(offsets, clauses)])
     return (states * weights[..., None].to(states)).sum(1) / mask.sum(1, keepdim=True).to(states)  # (Q, L, D) -> (Q, D)
 
@@ -89,20 +91,16 @@ def clause_states(text_encoder, tokenizer, texts: list[str], slots: int, spans: 
     `slots` are dropped; empty slots hold the empty text's embedding, so the empty prompt is all empty slots.
     `cache` keeps the embeddings across calls (training sees the same clauses again and again)."""
     spans = spans or [[] for _ in texts]
-    rows = []  # (text index, clause key)
-    for index, text in enumerate(texts):
-        for start, clause in prompt_clauses(text)[:slots]:
-            weighted = tuple((a - start, b - start, weight) for a, b, weight in spans[index] if a < start + len(clause) and b > start)
-            rows.append((index, (clause, weighted)))
+    keys = [[(clause, tuple((a - start, b - start, weight) for a, b, weight in weighted if a < start + len(clause) and b > start))
+             for start, clause in prompt_clauses(text)[:slots]] for text, weighted in zip(texts, spans)]
     cache = {} if cache is None else cache
-    missing = sorted({key for _, key in rows} | {("", ())} - cache.keys())
+    missing = sorted({key for row in keys for key in row} | {EMPTY_CLAUSE} - cache.keys())
     if missing:
         cache.update(zip(missing, mean_states(text_encoder, tokenizer, missing)))
-    result = cache[("", ())].expand(len(texts), slots, -1).clone()  # (B, slots, D)
-    filled = [0] * len(texts)
-    for index, key in rows:
-        result[index, filled[index]] = cache[key]
-        filled[index] += 1
+    result = cache[EMPTY_CLAUSE].expand(len(texts), slots, -1).clone()  # (B, slots, D)
+    for index, row in enumerate(keys):
+        for slot, key in enumerate(row):
+            result[index, slot] = cache[key]
     return result
 
 
