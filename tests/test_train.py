@@ -20,8 +20,8 @@ from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, render_shards, shard_ids
 from videogen.models.denoiser import CameraUNet3D
 from videogen.models.text_encoder import MAX_PROMPT_TOKENS, encode_text, load_minilm
-from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, is_image_step, snr_weight,
-                                     train_denoiser, training_scheduler, warm_start)
+from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, is_image_step, noisy_context,
+                                     snr_weight, train_denoiser, training_scheduler, warm_start)
 from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
 from videogen.train.vae import builtin_vae, cache_latents, shifted_latent_batch, train_vae
@@ -357,6 +357,20 @@ def test_clause_only_share_leaves_cross_attention_the_clause_embeddings_alone(tm
         train(run, prompt_clauses=4)
     with pytest.raises(UsageError, match=r"^clause_only_share: 0.5 needs a UNet that reads prompt clauses"):
         train(tmp_path / "plain", clause_only_share=0.5)
+
+
+def test_noisy_context_keeps_each_caption_within_its_neighbourhood():
+    """Conditioning augmentation: strength 0 is the clean context; strength 1 gives each caption its own noise level,
+    from none to about a cosine of 0.7 with the clean states, never further."""
+    context = encode_text(*load_minilm(), ["snowy peaks above a lake at dawn, camera pans right"], clauses=8)
+    batch = context.expand(256, -1, -1)
+    generator = torch.Generator().manual_seed(0)
+    assert torch.equal(noisy_context(batch, 0.0, generator), batch)
+    cosines = torch.nn.functional.cosine_similarity(noisy_context(batch, 1.0, generator).flatten(1), batch.flatten(1))
+    assert 0.69 < cosines.min() < 0.75 and cosines.max() > 0.99  # the noise level is drawn per caption
+    assert 0.85 < cosines.mean() < 0.92
+    result = CliRunner().invoke(app, ["train", "denoiser", "--context-noise", "-1"])
+    assert result.exit_code != 0 and "--context-noise" in result.output
 
 
 def test_image_steps_are_spread_evenly_by_share():

@@ -143,6 +143,10 @@ def train_denoiser_command(
     clause_only_share: float = typer.Option(0.0, min=0.0, max=1.0,
                                             help="Share of captions whose word tokens are blanked, so the UNet reads them "
                                                  "from their clause embeddings alone (needs --prompt-clauses)."),
+    context_noise: float = typer.Option(0.0, min=0.0,
+                                        help="Strongest Gaussian noise, in RMS units, added to the text states "
+                                             "cross-attention reads (conditioning augmentation; 1 keeps a cosine of "
+                                             "about 0.7), so nearby phrasings read alike. 0: none."),
     eval_prompts: Optional[int] = typer.Option(None, min=0, show_default="all",
                                                help="At the end, export the EMA weights to OUT/model and score them with "
                                                     "the eval harness (videogen eval) on this many prompts into OUT/eval; "
@@ -159,7 +163,8 @@ def train_denoiser_command(
         require_vae_folder(vae)
         train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share,
                        pooled_text_share=pooled_text_share, layers_per_block=layers_per_block,
-                       prompt_clauses=prompt_clauses, clause_only_share=clause_only_share)
+                       prompt_clauses=prompt_clauses, clause_only_share=clause_only_share,
+                       context_noise=context_noise)
         if eval_prompts == 0:
             return
         with step_progress("evaluating") as progress:

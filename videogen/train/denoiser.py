@@ -217,6 +217,19 @@ def camera_sensitivity(denoiser: CameraUNet3D, store: ClipStore, timesteps=(200,
     return losses
 
 
+def noisy_context(context: torch.Tensor, strength: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Conditioning augmentation (Ho et al. 2022, Cascaded Diffusion Models) for text: each caption's states plus
+    Gaussian noise of a random strength in [0, `strength`) times their RMS. (B, T, D) -> (B, T, D)
+
+    At strength 1 the noisiest caption keeps a cosine of about 0.7 with the clean one, about how near a held-out
+    phrase's embedding lies to its value's training phrases, so the UNet learns to read a neighbourhood of each
+    training caption rather than the exact states."""
+    scale = strength * torch.rand(len(context), 1, 1, generator=generator, device=context.device)  # (B, 1, 1)
+    rms = context.pow(2).mean(dim=(1, 2), keepdim=True).sqrt()  # (B, 1, 1)
+    noise = torch.randn(context.shape, generator=generator, device=context.device)
+    return context + scale * rms * noise
+
+
 def is_image_step(step: int, image_share: float) -> bool:
     """Whether training step `step` is an image step, spreading a share of them evenly (1/3: steps 2, 5, 8, ...)."""
     return math.floor((step + 1) * image_share) > math.floor(step * image_share)
@@ -235,7 +248,7 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
                    lr: float = 2e-4, warmup: int = 100, seed: int = 0, log_every: int = 25, checkpoint_every: int = 100,
                    preview_every: int = 500, init: str | None = None, image_share: float = 1 / 3,
                    pooled_text_share: float = 0.0, layers_per_block: int | None = None, prompt_clauses: int | None = None,
-                   clause_only_share: float = 0.0) -> CameraUNet3D:
+                   clause_only_share: float = 0.0, context_noise: float = 0.0) -> CameraUNet3D:
     """Train (or resume) the UNet in `out` on the latents cached in `data`; returns the EMA weights.
 
     init: a saved CameraUNet3D folder to start from when `out` has no checkpoint yet, such as the shipped
@@ -255,6 +268,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     cross-attention has to read those captions from their clause embeddings, which carry held-out phrasings to their
     meaning (MiniLM's sentence embedding gives 27 of 35 held-out scene phrases their value; bench/phrase_neighbours.py).
     Session 20 measured what it does at 0.5: little (docs/MODEL_CARD.md, "Session 20").
+    context_noise: the strongest conditioning augmentation (noisy_context) on what cross-attention reads, words and
+    clauses alike, after the blanking above; the pooled text stays clean. 0: none.
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
@@ -294,6 +309,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
         if clause_only_share:
             clause_only = torch.rand(len(context), device=device) < clause_only_share
             context[:, :words] = torch.where(clause_only[:, None, None], empty_context[:, :words], context[:, :words])
+        if context_noise:
+            context = noisy_context(context, context_noise)
         noise = torch.randn_like(latents)
         timesteps = torch.randint(0, NUM_TRAIN_TIMESTEPS, (len(latents),), device=device)
         noisy = scheduler.add_noise(latents, noise, timesteps)
