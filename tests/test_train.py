@@ -357,6 +357,7 @@ def test_clause_only_share_leaves_cross_attention_the_clause_embeddings_alone(tm
         train(run, prompt_clauses=4)
     with pytest.raises(UsageError, match=r"^clause_only_share: 0.5 needs a UNet that reads prompt clauses"):
         train(tmp_path / "plain", clause_only_share=0.5)
+    assert not (tmp_path / "plain").exists()  # refused before the run folder is made
 
 
 def test_noisy_context_keeps_each_caption_within_its_neighbourhood():

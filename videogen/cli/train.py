@@ -202,7 +202,8 @@ def train_camera_probe(
 def train_export(
     run: Path = typer.Option(Path("runs/denoiser"), help="Denoiser run folder (its checkpoint's EMA weights are exported)."),
     vae: Path = typer.Option(Path("runs/vae/vae")),
-    camera_shift: float = typer.Option(0.0, min=0, max=1, help="The model's default --camera-shift (1 for a model whose camera input is inert)."),
+    camera_shift: float = typer.Option(1.0, min=0, max=1, help="The model's default --camera-shift (as `train denoiser`: the "
+                                                               "built-in model's camera input is weak; 0 lets the model move things itself)."),
     out: Optional[Path] = typer.Option(None, help="Model folder to write instead of the package's builtin:landscapes, "
                                                   "e.g. a candidate to compare: videogen eval --model FOLDER."),
 ):

@@ -279,16 +279,19 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     latent_channels = AutoencoderKL.load_config(vae_folder)["latent_channels"]
     build = lambda: (builtin_denoiser(latent_channels, layers_per_block or 1, prompt_clauses or 0) if init is None
                      else warm_start(init, latent_channels, layers_per_block, prompt_clauses))
-    run = start_run(out, CameraUNet3D, build, lr, weight_decay=0.01, seed=seed,
+
+    def check(model: CameraUNet3D) -> None:
+        if clause_only_share and not model.config.prompt_clauses:
+            raise UsageError(f"clause_only_share: {clause_only_share} needs a UNet that reads prompt clauses; give "
+                             f"prompt_clauses (--prompt-clauses 8), or an init or run saved with them")
+
+    run = start_run(out, CameraUNet3D, build, lr, weight_decay=0.01, seed=seed, check=check,
                     asked={"in_channels": latent_channels, "layers_per_block": layers_per_block, "prompt_clauses": prompt_clauses})
     folder, device, denoiser, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
     schedule = lambda current: min(1.0, (current + 1) / warmup) * (0.5 + 0.5 * math.cos(math.pi * min(current / steps, 1.0)))
     text_encoder, tokenizer = load_minilm()
     text_encoder.to(device)
     clauses, clause_cache = denoiser.config.prompt_clauses, {}
-    if clause_only_share and not clauses:
-        raise UsageError(f"clause_only_share: {clause_only_share} needs a UNet that reads prompt clauses; give prompt_clauses "
-                         f"(--prompt-clauses 8), or an init or run saved with them")
     encode = lambda texts: encode_text(text_encoder, tokenizer, texts, clauses=clauses, cache=clause_cache)
     empty_context = encode([""])  # (1, T + clauses, D)
     words = empty_context.shape[1] - clauses

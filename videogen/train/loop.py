@@ -58,10 +58,11 @@ class Run:
 
 
 def start_run(out: str, model_class: type, build_model: Callable[[], torch.nn.Module], lr: float, weight_decay: float,
-              seed: int, asked: dict | None = None) -> Run:
+              seed: int, asked: dict | None = None, check: Callable[[torch.nn.Module], None] | None = None) -> Run:
     """Build the model on CUDA if present (else CPU), with AdamW and an EMA copy. A folder with a checkpoint resumes
     its run as a `model_class` of the checkpoint's config, so a run keeps its architecture without its flags; `asked`
-    (config values this call names; None: not named) must agree with that config."""
+    (config values this call names; None: not named) must agree with that config, and `check` (raising UsageError)
+    vets the model the run would train before its folder is made."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     folder = Path(out)
     torch.manual_seed(seed)
@@ -69,6 +70,8 @@ def start_run(out: str, model_class: type, build_model: Callable[[], torch.nn.Mo
     model = model_class.from_config(state["config"]) if state else build_model()  # a newer setting takes its default
     if state:
         require_asked_config(folder / CHECKPOINT, model.config, asked or {})
+    if check:
+        check(model)
     model = model.to(device).train()
     folder.mkdir(parents=True, exist_ok=True)  # after building, so a model that cannot be built leaves no folder
     ema = copy.deepcopy(model).eval()

@@ -205,7 +205,7 @@ def cache_latents(data: str, vae: AutoencoderKL, batch: int = 64, max_shards: in
         flat = np.asarray(clips).reshape(count * frames, *clips.shape[2:])  # (N, F, H, W, 3) -> (N*F, H, W, 3)
         means = []
         for start in range(0, len(flat), batch):
-            images = torch.from_numpy(flat[start : start + batch]).permute(0, 3, 1, 2).float() / 127.5 - 1
+            images = torch.tensor(flat[start : start + batch]).permute(0, 3, 1, 2).float() / 127.5 - 1  # a copy: the shard is read-only
             means.append(vae.encode(images.to(vae.device, vae.dtype)).latent_dist.mean.float().cpu())
         latents = torch.cat(means)
         encoded[shard] = latents.reshape(count, frames, *latents.shape[1:])  # -> (N, F, C, h, w)
