@@ -2,13 +2,15 @@
 caption, the same caption in held-out phrasing, the empty caption and another image's caption, for models side by side
 (the first is the peer).
 
-    python bench/caption_gap.py MODEL [MODEL ...] [--data runs/data] [--images 48]
+    python bench/caption_gap.py MODEL [MODEL ...] [--data runs/data] [--images 48] [--clauses-only]
 
 MODEL is a model folder or builtin:NAME; DATA holds latents from that model's VAE (`videogen train latents`). Each image
 is the first frame of a training clip, its captions complete (every attribute said) in the training and in the
 held-out vocabulary of the world's grammar. The images, noise and captions are the same for every model. A model that
 reads its caption has true < empty < other; the gap between true and empty at the noisiest steps is what
-classifier-free guidance works with, and a held-out caption above the empty one misleads the model. About 30 s a model
+classifier-free guidance works with, and a held-out caption above the empty one misleads the model. `--clauses-only`
+blanks every caption's word tokens (they become the empty caption's), so a model with prompt clauses reads its captions
+through their clause embeddings alone, as `videogen train denoiser --clause-only-share` trains it to. About 30 s a model
 on 2 CPU threads.
 """
 
@@ -22,7 +24,7 @@ import torch.nn.functional as F
 
 from videogen.models.denoiser import CameraUNet3D
 from videogen.models.registry import resolve_model
-from videogen.models.text_encoder import encode_text, load_minilm
+from videogen.models.text_encoder import MAX_PROMPT_TOKENS, encode_text, load_minilm
 from videogen.train.data import ClipStore
 from videogen.train.denoiser import training_scheduler
 from videogen.world import caption
@@ -35,6 +37,7 @@ def main():
     parser.add_argument("models", nargs="+")
     parser.add_argument("--data", default="runs/data")
     parser.add_argument("--images", type=int, default=48)
+    parser.add_argument("--clauses-only", action="store_true", help="blank the word tokens, keep the clause embeddings")
     args = parser.parse_args()
     text_encoder, tokenizer = load_minilm()
     store = ClipStore.load(args.data, with_latents=True)
@@ -53,6 +56,12 @@ def main():
                  for model in args.models]
     contexts = [{name: encode_text(text_encoder, tokenizer, texts, clauses=denoiser.config.prompt_clauses)
                  for name, texts in captions_of.items()} for denoiser in denoisers]  # as each denoiser reads its prompt
+    if args.clauses_only:
+        for denoiser, model_contexts in zip(denoisers, contexts):
+            if not denoiser.config.prompt_clauses:
+                parser.error(f"--clauses-only: {denoiser.config._name_or_path} reads no prompt clauses")
+            for context in model_contexts.values():
+                context[:, :MAX_PROMPT_TOKENS] = model_contexts["empty"][:1, :MAX_PROMPT_TOKENS]
     for timestep in TIMESTEPS:
         noise = torch.randn(latents.shape, generator=torch.Generator().manual_seed(timestep))
         steps = torch.full((len(latents),), timestep)
