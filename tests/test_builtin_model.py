@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from videogen import CameraUNet3D, load_pipeline
 from videogen.models.registry import BUILTIN_ROOT
 from videogen.models.text_encoder import MAX_PROMPT_TOKENS, load_minilm
 from videogen.world import Scene, caption, captions
+from videogen.world.scene import _is_possible
 from videogen.world.captions import CAMERA_PHRASES, PHRASES, VOCABULARIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,13 +57,17 @@ def test_pyproject_lists_every_package():
 
 def test_the_longest_world_captions_fit_the_prompt_length(monkeypatch):
     """Every detail of a complete caption, in either vocabulary, reaches the denoiser: none is cut off. Checked on the
-    longest caption the grammar can make: every attribute at its value with the longest phrase, and that phrase."""
+    longest caption the grammar can make: each attribute at one of its two values with the longest phrases (the
+    possible scene with the most tokens in all), and those phrases."""
     _, tokenizer = load_minilm()
     length = lambda text: len(tokenizer(text)["input_ids"])
     monkeypatch.setattr(captions, "_pick", lambda rng, choices: max(choices, key=length))
     for side, vocabulary in enumerate(VOCABULARIES):
-        wordiest = lambda table: max(table, key=lambda value: max(map(length, table[value][side])))
-        scene = Scene(**{attribute: wordiest(table) for attribute, table in PHRASES.items()},
-                      camera=f"{wordiest(CAMERA_PHRASES)}:0.4")  # a slow move: a speed word too
+        longest = lambda table, value: max(map(length, table[value][side]))
+        wordiest = lambda table, count: sorted(table, key=lambda value: -longest(table, value))[:count]
+        choices = [[(attribute, value) for value in wordiest(table, 2)] for attribute, table in PHRASES.items()]
+        scenes = [dict(pairs) for pairs in itertools.product(*choices) if _is_possible(dict(pairs))]
+        attributes = max(scenes, key=lambda scene: sum(longest(PHRASES[name], value) for name, value in scene.items()))
+        scene = Scene(**attributes, camera=f"{wordiest(CAMERA_PHRASES, 1)[0]}:0.4")  # a slow move: a speed word too
         text = caption(scene, np.random.default_rng(0), vocabulary, complete=True)
         assert 50 < length(text) <= MAX_PROMPT_TOKENS, text

@@ -18,7 +18,7 @@ PHRASES: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
                  ("under the high noon sun",)),
         "dawn": (("at dawn", "at first light", "in the early morning", "as the night fades",
                   "in the pale light of dawn", "at the crack of dawn", "in the predawn glow",
-                  "as the sky begins to lighten"),
+                  "as the sky lightens"),
                  ("at daybreak",)),
         "sunrise": (("at sunrise", "as the sun rises", "as the morning sun appears", "at the rising of the sun",
                      "in the new morning sun", "in the first rays of sunshine", "with the sun low in the east",
@@ -40,7 +40,7 @@ PHRASES: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     },
     "clouds": {
         "clear": (("under a cloudless sky", "with clear skies", "under a clear sky", "with no clouds",
-                   "with not a cloud in sight", "under an open sky", "with a spotless sky", "on a cloudless day"),
+                   "without a cloud", "under an open sky", "with a spotless sky", "on a cloudless day"),
                   ("beneath an empty blue dome",)),
         "scattered": (("with scattered clouds", "with puffy clouds", "with a few clouds", "with patchy white clouds",
                        "with a handful of clouds", "with drifting clouds", "with broken clouds",
@@ -61,7 +61,7 @@ PHRASES: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
                    "sweeping dunes", "high dunes"),
                   ("rippled dunes",)),
         "city": (("a city skyline", "city towers", "skyscrapers", "tall city buildings", "a cityscape", "urban towers",
-                  "a row of high-rises", "a metropolis"),
+                  "high-rise towers", "a metropolis"),
                  ("a downtown skyline",)),
     },
     "water": {
