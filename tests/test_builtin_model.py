@@ -12,8 +12,7 @@ from diffusers import DDIMScheduler, DDPMScheduler
 from videogen import CameraUNet3D, load_pipeline
 from videogen.models.registry import BUILTIN_ROOT
 from videogen.models.text_encoder import MAX_PROMPT_TOKENS, load_minilm
-from videogen.world import Scene, caption, captions
-from videogen.world.scene import _is_possible
+from videogen.world import Scene, caption, captions, is_possible
 from videogen.world.captions import CAMERA_PHRASES, PHRASES, VOCABULARIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +65,7 @@ def test_the_longest_world_captions_fit_the_prompt_length(monkeypatch):
         longest = lambda table, value: max(map(length, table[value][side]))
         wordiest = lambda table, count: sorted(table, key=lambda value: -longest(table, value))[:count]
         choices = [[(attribute, value) for value in wordiest(table, 2)] for attribute, table in PHRASES.items()]
-        scenes = [dict(pairs) for pairs in itertools.product(*choices) if _is_possible(dict(pairs))]
+        scenes = [dict(pairs) for pairs in itertools.product(*choices) if is_possible(dict(pairs))]
         attributes = max(scenes, key=lambda scene: sum(longest(PHRASES[name], value) for name, value in scene.items()))
         scene = Scene(**attributes, camera=f"{wordiest(CAMERA_PHRASES, 1)[0]}:0.4")  # a slow move: a speed word too
         text = caption(scene, np.random.default_rng(0), vocabulary, complete=True)

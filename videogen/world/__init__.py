@@ -31,6 +31,7 @@ from videogen.world.scene import (
     Scene,
     check_attributes,
     heldout_pairs,
+    is_possible,
     sample_attributes,
     sample_camera,
     sample_scene,
@@ -38,6 +39,6 @@ from videogen.world.scene import (
 
 __all__ = [
     "ATTRIBUTES", "CAMERA_PRESETS", "HELD_OUT", "IMPOSSIBLE", "SPLITS", "Scene", "camera_phrase", "caption",
-    "check_attributes", "heldout_pairs", "phrase", "render_clip", "render_frames", "sample_attributes",
+    "check_attributes", "heldout_pairs", "is_possible", "phrase", "render_clip", "render_frames", "sample_attributes",
     "sample_camera", "sample_scene", "scene_depth", "scene_trajectory", "scene_truth",
 ]

@@ -95,7 +95,8 @@ def heldout_pairs(attributes: dict[str, str]) -> list[tuple[tuple[str, str], tup
     return [pair for pair in HELD_OUT if all(attributes.get(name) == value for name, value in pair)]
 
 
-def _is_possible(attributes: dict[str, str]) -> bool:
+def is_possible(attributes: dict[str, str]) -> bool:
+    """Whether the attributes hold no impossible pair (snow falling on desert, ...)."""
     return not any(all(attributes.get(name) == value for name, value in pair) for pair in IMPOSSIBLE)
 
 
@@ -119,7 +120,7 @@ def sample_attributes(rng: np.random.Generator, split: str = "train", **fixed: s
     for _ in range(1000):
         attributes = {name: values[rng.integers(len(values))] for name, values in ATTRIBUTES.items()}
         attributes.update(planted, **fixed)
-        if _is_possible(attributes) and (split == "heldout" or not heldout_pairs(attributes)):
+        if is_possible(attributes) and (split == "heldout" or not heldout_pairs(attributes)):
             return attributes
     raise UsageError(f"world attributes {fixed} leave no possible scene")
 
