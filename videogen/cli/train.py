@@ -142,7 +142,8 @@ def train_denoiser_command(
                                                       "pooled by MiniLM) cross-attention reads after the token states."),
     clause_only_share: float = typer.Option(0.0, min=0.0, max=1.0,
                                             help="Share of captions whose word tokens are blanked, so the UNet reads them "
-                                                 "from their clause embeddings alone (needs --prompt-clauses)."),
+                                                 "from their clause embeddings alone (needs a UNet that reads them: "
+                                                 "--prompt-clauses, or an --init saved with them, as the built-in is)."),
     context_noise: float = typer.Option(0.0, min=0.0,
                                         help="Strongest Gaussian noise, in RMS units, added to the text states "
                                              "cross-attention reads (conditioning augmentation; 1 keeps a cosine of "
