@@ -370,6 +370,9 @@ def test_noisy_context_keeps_each_caption_within_its_neighbourhood():
     cosines = torch.nn.functional.cosine_similarity(noisy_context(batch, 1.0, generator).flatten(1), batch.flatten(1))
     assert 0.69 < cosines.min() < 0.75 and cosines.max() > 0.99  # the noise level is drawn per caption
     assert 0.85 < cosines.mean() < 0.92
+    dropped = torch.arange(256) % 10 == 0  # the empty captions of guidance's unconditional branch stay clean
+    noised = noisy_context(batch, 1.0, generator, clean=dropped)
+    assert torch.equal(noised[dropped], batch[dropped]) and not torch.equal(noised[~dropped], batch[~dropped])
     result = CliRunner().invoke(app, ["train", "denoiser", "--context-noise", "-1"])
     assert result.exit_code != 0 and "--context-noise" in result.output
 

@@ -147,7 +147,8 @@ def train_denoiser_command(
     context_noise: float = typer.Option(0.0, min=0.0,
                                         help="Strongest Gaussian noise, in RMS units, added to the text states "
                                              "cross-attention reads (conditioning augmentation; 1 keeps a cosine of "
-                                             "about 0.7), so nearby phrasings read alike. 0: none."),
+                                             "about 0.7), so nearby phrasings read alike; the dropped "
+                                             "captions' empty text stays clean. 0: none."),
     eval_prompts: Optional[int] = typer.Option(None, min=0, show_default="all",
                                                help="At the end, export the EMA weights to OUT/model and score them with "
                                                     "the eval harness (videogen eval) on this many prompts into OUT/eval; "

@@ -217,14 +217,18 @@ def camera_sensitivity(denoiser: CameraUNet3D, store: ClipStore, timesteps=(200,
     return losses
 
 
-def noisy_context(context: torch.Tensor, strength: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def noisy_context(context: torch.Tensor, strength: float, generator: torch.Generator | None = None,
+                  clean: torch.Tensor | None = None) -> torch.Tensor:
     """Conditioning augmentation (Ho et al. 2022, Cascaded Diffusion Models) for text: each caption's states plus
-    Gaussian noise of a random strength in [0, `strength`) times their RMS. (B, T, D) -> (B, T, D)
+    Gaussian noise of a random strength in [0, `strength`) times their RMS; the captions `clean` (B,) marks are left
+    as they are. (B, T, D) -> (B, T, D)
 
     At strength 1 the noisiest caption keeps a cosine of about 0.7 with the clean one, about how near a held-out
     phrase's embedding lies to its value's training phrases, so the UNet learns to read a neighbourhood of each
     training caption rather than the exact states."""
     scale = strength * torch.rand(len(context), 1, 1, generator=generator, device=context.device)  # (B, 1, 1)
+    if clean is not None:
+        scale = scale.masked_fill(clean[:, None, None], 0.0)
     rms = context.pow(2).mean(dim=(1, 2), keepdim=True).sqrt()  # (B, 1, 1)
     noise = torch.randn(context.shape, generator=generator, device=context.device)
     return context + scale * rms * noise
@@ -269,8 +273,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     meaning (MiniLM's sentence embedding gives 27 of 35 held-out scene phrases their value; bench/phrase_neighbours.py).
     Session 20 measured what it does at 0.5: little (docs/MODEL_CARD.md, "Session 20").
     context_noise: the strongest conditioning augmentation (noisy_context) on what cross-attention reads, words and
-    clauses alike, after the blanking above (the dropped captions' empty text too); the pooled text stays clean. 0:
-    none. Session 21 shipped a model trained at 1: eval adherence 0.532 to 0.560 (docs/MODEL_CARD.md, "Session 21").
+    clauses alike, after the blanking above; the pooled text and the dropped captions' empty text (the unconditional
+    branch of classifier-free guidance, clean at inference) stay clean (session 21 noised that text too). 0: none. Session 21 shipped a model trained at 1: eval adherence 0.532 to 0.560 (docs/MODEL_CARD.md, "Session 21").
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
@@ -313,8 +317,9 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
         if clause_only_share:
             clause_only = torch.rand(len(context), device=device) < clause_only_share
             context[:, :words] = torch.where(clause_only[:, None, None], empty_context[:, :words], context[:, :words])
-        if context_noise:
-            context = noisy_context(context, context_noise)
+        if context_noise:  # not the dropped captions: guidance's unconditional branch reads clean empty text
+            dropped = torch.tensor([not text for text in captions], device=device)
+            context = noisy_context(context, context_noise, clean=dropped)
         noise = torch.randn_like(latents)
         timesteps = torch.randint(0, NUM_TRAIN_TIMESTEPS, (len(latents),), device=device)
         noisy = scheduler.add_noise(latents, noise, timesteps)
