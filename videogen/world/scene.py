@@ -84,20 +84,25 @@ def check_attributes(attributes: dict[str, str]) -> None:
             raise UsageError(f"world attribute {name!r} is unknown; allowed: {', '.join(ATTRIBUTES)}")
         if value not in ATTRIBUTES[name]:
             raise UsageError(f"world {name}={value!r} is unknown; allowed: {', '.join(ATTRIBUTES[name])}")
-    for pair in IMPOSSIBLE:
-        if all(attributes.get(name) == value for name, value in pair):
-            (name_a, value_a), (name_b, value_b) = pair
-            raise UsageError(f"world {name_a}={value_a} with {name_b}={value_b} is impossible")
+    impossible = pairs_within(attributes, IMPOSSIBLE)
+    if impossible:
+        (name_a, value_a), (name_b, value_b) = impossible[0]
+        raise UsageError(f"world {name_a}={value_a} with {name_b}={value_b} is impossible")
+
+
+def pairs_within(attributes: dict[str, str], pairs) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """The attribute pairs of `pairs` that the attributes hold both halves of."""
+    return [pair for pair in pairs if all(attributes.get(name) == value for name, value in pair)]
 
 
 def heldout_pairs(attributes: dict[str, str]) -> list[tuple[tuple[str, str], tuple[str, str]]]:
     """The held-out attribute pairs a scene contains (empty for a scene allowed in training)."""
-    return [pair for pair in HELD_OUT if all(attributes.get(name) == value for name, value in pair)]
+    return pairs_within(attributes, HELD_OUT)
 
 
 def is_possible(attributes: dict[str, str]) -> bool:
     """Whether the attributes hold no impossible pair (snow falling on desert, ...)."""
-    return not any(all(attributes.get(name) == value for name, value in pair) for pair in IMPOSSIBLE)
+    return not pairs_within(attributes, IMPOSSIBLE)
 
 
 def sample_attributes(rng: np.random.Generator, split: str = "train", **fixed: str) -> dict[str, str]:
