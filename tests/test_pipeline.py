@@ -12,7 +12,8 @@ from diffusers import TextToVideoSDPipeline
 from conftest import TINY_SIZE, get_dummy_components
 from videogen import CameraUNet3D, UsageError, VideoPipeline, load_pipeline
 from videogen.models.denoiser import camera_condition, motion_summary
-from videogen.models.text_encoder import MAX_PROMPT_TOKENS, clause_states, encode_text, prompt_clauses
+from videogen.models import text_encoder as text_encoder_module
+from videogen.models.text_encoder import EMPTY_CLAUSE, MAX_PROMPT_TOKENS, clause_states, encode_text, prompt_clauses
 from videogen.pipeline import SHIFT_FEATHER
 
 import cameras
@@ -162,10 +163,24 @@ def test_clause_embeddings_are_each_clause_pooled_alone_after_the_token_states()
     torch.testing.assert_close(context[0, -2:], torch.stack([alone("a lake at dawn"), alone("birds")]))  # the third is dropped
     torch.testing.assert_close(context[1, -2:], alone("").expand(2, -1))  # the empty prompt: empty slots
     torch.testing.assert_close(context[2, -2:], torch.stack([alone("a lake at dawn"), alone("")]))
+
+
+def test_clause_cache_spares_the_encoder_and_stays_bounded(monkeypatch):
+    """Cached clauses are not encoded again and give the same embeddings; past the limit the cache starts afresh."""
+    components = get_dummy_components()
+    text_encoder, tokenizer = components["text_encoder"], components["tokenizer"]
+    texts = ["a lake at dawn, birds, camera pans right", "", "a lake at dawn"]
+    context = encode_text(text_encoder, tokenizer, texts, clauses=2)
+    encoded = []
+    pool = text_encoder_module.mean_states
+    monkeypatch.setattr(text_encoder_module, "mean_states", lambda *args: encoded.append(args[2]) or pool(*args))
     cache = {}
     for _ in range(2):  # cached embeddings are the same embeddings
         torch.testing.assert_close(encode_text(text_encoder, tokenizer, texts, clauses=2, cache=cache), context)
-    assert ("birds", ()) in cache
+    assert len(encoded) == 1 and ("birds", ()) in cache  # the second call encoded nothing
+    monkeypatch.setattr(text_encoder_module, "CLAUSE_CACHE_LIMIT", 4)
+    encode_text(text_encoder, tokenizer, ["hills, snow"], clauses=2, cache=cache)
+    assert set(cache) == {("hills", ()), ("snow", ()), EMPTY_CLAUSE}
 
 
 def test_weighted_words_weigh_in_their_own_clause_only(tiny_pipeline):
