@@ -274,7 +274,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     Session 20 measured what it does at 0.5: little (docs/MODEL_CARD.md, "Session 20").
     context_noise: the strongest conditioning augmentation (noisy_context) on what cross-attention reads, words and
     clauses alike, after the blanking above; the pooled text and the dropped captions' empty text (the unconditional
-    branch of classifier-free guidance, clean at inference) stay clean (session 21 noised that text too). 0: none. Session 21 shipped a model trained at 1: eval adherence 0.532 to 0.560 (docs/MODEL_CARD.md, "Session 21").
+    branch of classifier-free guidance, clean at inference) stay clean (session 21 noised that text too). 0: none.
+    Session 21 shipped a model trained at 1: eval adherence 0.532 to 0.560 (docs/MODEL_CARD.md, "Session 21").
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -90,7 +91,8 @@ def check_attributes(attributes: dict[str, str]) -> None:
         raise UsageError(f"world {name_a}={value_a} with {name_b}={value_b} is impossible")
 
 
-def pairs_within(attributes: dict[str, str], pairs) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+def pairs_within(attributes: dict[str, str], pairs: Iterable[tuple[tuple[str, str], tuple[str, str]]]
+                 ) -> list[tuple[tuple[str, str], tuple[str, str]]]:
     """The attribute pairs of `pairs` that the attributes hold both halves of."""
     return [pair for pair in pairs if all(attributes.get(name) == value for name, value in pair)]
 
