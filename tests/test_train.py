@@ -17,7 +17,7 @@ from videogen.cli import app
 from videogen.errors import UsageError
 from videogen.eval.evaluate import EvalSettings
 from videogen.models.registry import load_pipeline
-from videogen.train.data import ClipStore, render_shards, shard_ids
+from videogen.train.data import ClipStore, counterfactual_pairs, render_shards, shard_ids
 from videogen.models.denoiser import CameraUNet3D
 from videogen.models.text_encoder import MAX_PROMPT_TOKENS, encode_text, load_minilm
 from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, is_image_step, noisy_context,
@@ -394,3 +394,41 @@ def test_snr_weight_keeps_the_noisiest_steps():
     alphas = scheduler.alphas_cumprod[timesteps]
     x0_weight = snr_weight(scheduler, timesteps) * (alphas / (1 - alphas).clamp(min=1e-8) + 1)
     assert torch.allclose(x0_weight, torch.tensor([5.0, 1.0, 1.0]), atol=0.05), x0_weight
+
+
+def test_counterfactual_pairs_train_under_the_same_noise_and_differ_only_in_their_words(tmp_path, monkeypatch):
+    """A pairs folder holds the same scene twice with one attribute changed; its image steps noise both frames of a
+    pair with the same noise to the same timestep, with captions made alike, so what differs is the attribute."""
+    data, vae = tiny_latent_data(tmp_path)
+    pairs = tmp_path / "pairs"
+    render_shards(pairs, num_clips=4, num_frames=1, size=128, shard_size=4, pairs=True, log=lambda line: None)
+    cache_latents(str(pairs), AutoencoderKL.from_pretrained(vae), keep_scaling=True, log=lambda line: None)
+    store = ClipStore.load(pairs, with_latents=True)
+    assert counterfactual_pairs(store.scenes).tolist() == [[0, 1], [2, 3]]
+    for first, second in ((0, 1), (2, 3)):
+        changed = [name for name, value in store.scenes[first].attributes.items() if store.scenes[second].attributes[name] != value]
+        assert len(changed) == 1 and store.scenes[first].seed == store.scenes[second].seed
+    latents, captions, _ = Batches(store, seed=0, caption_dropout=0, pairs=True).draw_pairs(8)
+    assert latents.shape == (16, 4, 1, 16, 16)
+    for first, second in zip(captions[0::2], captions[1::2]):  # the same choices: one or two clauses differ
+        assert first != second and sum(a != b for a, b in zip(first.split(", "), second.split(", "))) <= 2
+
+    seen = []
+    forward = CameraUNet3D.forward
+
+    def recording_forward(self, sample, timestep, encoder_hidden_states, camera=None, pooled_text=None, **kwargs):
+        seen.append((sample.detach(), timestep, encoder_hidden_states.detach()))
+        return forward(self, sample, timestep, encoder_hidden_states, camera, pooled_text, **kwargs)
+
+    monkeypatch.setattr(CameraUNet3D, "forward", recording_forward)
+    train_denoiser(str(data), str(vae), str(tmp_path / "run"), steps=2, images_per_batch=4, image_share=1.0,
+                   preview_every=0, prompt_clauses=8, context_noise=1.0, pairs=str(pairs), pair_weight=1.0)
+    alphas = training_scheduler().alphas_cumprod
+    differences = [torch.from_numpy(store.latents[a].astype(np.float32) - store.latents[b]).transpose(0, 1) for a, b in ((0, 1), (2, 3))]
+    for sample, timestep, context in seen:
+        assert torch.equal(timestep[0::2], timestep[1::2])
+        for a, b, step in zip(sample[0::2], sample[1::2], timestep[0::2]):  # the noise cancels in a pair's difference
+            assert any(torch.allclose(a - b, alphas[step].sqrt() * difference, atol=1e-4) for difference in differences)
+    with pytest.raises(UsageError, match=r"^pairs: clips 0 and 1 are not a counterfactual pair"):
+        train_denoiser(str(data), str(vae), str(tmp_path / "wrong"), steps=1, preview_every=0, pairs=str(data))
+    assert not (tmp_path / "wrong").exists()

@@ -15,7 +15,9 @@ from videogen.world import (
     caption,
     heldout_pairs,
     render_clip,
+    is_possible,
     sample_attributes,
+    sample_counterfactual,
     sample_scene,
     scene_truth,
 )
@@ -87,6 +89,27 @@ def test_splits_keep_heldout_pairs_apart():
     assert all(heldout_pairs(sample_attributes(rng, "heldout")) for _ in range(100))
     seen_pairs = {pair for _ in range(400) for pair in heldout_pairs(sample_attributes(rng, "heldout"))}
     assert seen_pairs == set(HELD_OUT)
+
+
+def test_counterfactual_scenes_change_one_attribute_and_keep_their_split():
+    """The other half of a counterfactual pair: one attribute changed, each about equally often, seed and camera kept,
+    still possible and in the same split."""
+    rng = np.random.default_rng(0)
+    changed = []
+    for split in ("train", "heldout"):
+        for _ in range(300):
+            scene = sample_scene(rng, split)
+            other = sample_counterfactual(scene, rng, split)
+            names = [name for name in ATTRIBUTES if getattr(scene, name) != getattr(other, name)]
+            assert len(names) == 1 and (other.seed, other.camera) == (scene.seed, scene.camera)
+            assert is_possible(other.attributes) and bool(heldout_pairs(other.attributes)) == (split == "heldout")
+            changed += names
+    assert min(changed.count(name) for name in ATTRIBUTES) > 0.5 * len(changed) / len(ATTRIBUTES)
+    empty = Scene(terrain="hills", water="lake", seed=3)  # a subject added to the same scene changes its pixels alone
+    changed_pixels = np.abs(render_clip(empty, 1) - render_clip(empty.replace(subject="balloon"), 1)).max(axis=-1) > 0.02
+    assert 0 < changed_pixels.mean() < 0.05
+    with pytest.raises(UsageError, match="split 'test' is unknown"):
+        sample_counterfactual(Scene(), rng, "test")
 
 
 def test_heldout_vocabulary_never_appears_in_training_captions():

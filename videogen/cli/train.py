@@ -21,11 +21,14 @@ def train_data(
     frames: int = typer.Option(16, help="Frames per clip."),
     size: int = typer.Option(128, help="Pixels per side."),
     seed: int = typer.Option(0),
+    pairs: bool = typer.Option(False, help="Render counterfactual pairs: clips 2i and 2i + 1 show the same scene with one "
+                                           "attribute changed (for videogen train denoiser --pairs; --frames 1 makes images)."),
 ):
     """Render world clips into shards (skips shards already there)."""
     from videogen.train.data import render_shards
 
-    render_shards(out, clips, frames, size, seed)
+    with usage_errors():
+        render_shards(out, clips, frames, size, seed, pairs=pairs)
 
 
 @train_app.command("vae")
@@ -149,6 +152,12 @@ def train_denoiser_command(
                                              "cross-attention reads (conditioning augmentation; 1 keeps a cosine of "
                                              "about 0.7), so nearby phrasings read alike; the dropped "
                                              "captions' empty text stays clean. 0: none."),
+    pairs: Optional[Path] = typer.Option(None, help="A folder of counterfactual pairs of single frames with cached latents "
+                                                   "(videogen train data --pairs --frames 1, then videogen train latents): "
+                                                   "the image steps train on them, each pair under the same noise."),
+    pair_weight: float = typer.Option(1.0, min=0.0, help="Weight of the pair loss: the error of the difference between a "
+                                                         "pair's two predictions, which only the changed attribute's words "
+                                                         "explain (with --pairs; 0: the plain loss alone)."),
     eval_prompts: Optional[int] = typer.Option(None, min=0, show_default="all",
                                                help="At the end, export the EMA weights to OUT/model and score them with "
                                                     "the eval harness (videogen eval) on this many prompts into OUT/eval; "
@@ -166,7 +175,7 @@ def train_denoiser_command(
         train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share,
                        pooled_text_share=pooled_text_share, layers_per_block=layers_per_block,
                        prompt_clauses=prompt_clauses, clause_only_share=clause_only_share,
-                       context_noise=context_noise)
+                       context_noise=context_noise, pairs=str(pairs) if pairs else None, pair_weight=pair_weight)
         if eval_prompts == 0:
             return
         with step_progress("evaluating") as progress:

@@ -3,6 +3,9 @@
 A shard is `clips_NNNNN.npy` (N, F, H, W, 3) uint8 plus `scenes_NNNNN.json` (the Scene fields of each clip).
 Shards are written atomically and skipped when present, so an interrupted render resumes. After the VAE is
 trained, `latents_NNNNN.npy` (N, F, C, h, w) float16 caches each clip's scaled latent means.
+
+A folder of counterfactual pairs (`render_shards(..., pairs=True)`) holds clips 2i and 2i + 1 of the same scene with one
+attribute changed (world.sample_counterfactual): what that attribute's words change in the picture, and nothing else.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from postprocess.files import atomic_path
-from videogen.world import Scene, render_clip, sample_scene
+from videogen.errors import UsageError
+from videogen.world import ATTRIBUTES, Scene, render_clip, sample_counterfactual, sample_scene
 
 CLIPS = "clips_{:05d}.npy"
 SCENES = "scenes_{:05d}.json"
@@ -29,15 +33,22 @@ def save_array(path: Path, array: np.ndarray) -> None:
 
 
 def render_shards(folder: str | os.PathLike, num_clips: int, num_frames: int = 16, size: int = 128, seed: int = 0,
-                  shard_size: int = 50, split: str = "train", log=print) -> None:
-    """Render `num_clips` world clips into shards of `shard_size`; each shard's content depends only on (seed, shard)."""
+                  shard_size: int = 50, split: str = "train", pairs: bool = False, log=print) -> None:
+    """Render `num_clips` world clips into shards of `shard_size`; each shard's content depends only on (seed, shard).
+    pairs: the clips come in counterfactual pairs (num_clips / 2 of them; see the module's docstring)."""
+    if pairs and shard_size % 2:
+        raise UsageError(f"shard_size: got {shard_size}; counterfactual pairs need an even number of clips a shard")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for shard in range((num_clips + shard_size - 1) // shard_size):
         if (folder / SCENES.format(shard)).exists():
             continue
         rng = np.random.default_rng([seed, shard])
-        scenes = [sample_scene(rng, split) for _ in range(shard_size)]
+        if pairs:
+            firsts = [sample_scene(rng, split) for _ in range(shard_size // 2)]
+            scenes = [scene for first in firsts for scene in (first, sample_counterfactual(first, rng, split))]
+        else:
+            scenes = [sample_scene(rng, split) for _ in range(shard_size)]
         clips = np.stack([np.round(render_clip(scene, num_frames, size, size) * 255).astype(np.uint8) for scene in scenes])
         save_array(folder / CLIPS.format(shard), clips)
         with atomic_path(folder / SCENES.format(shard)) as temporary:  # written last: it marks the shard complete
@@ -71,3 +82,15 @@ class ClipStore:
         if with_latents:
             latents = np.concatenate([np.load(folder / LATENTS.format(shard)) for shard in shards])
         return cls(clips, scenes, latents)
+
+
+def counterfactual_pairs(scenes: list[Scene]) -> np.ndarray:
+    """(P, 2) indices of the counterfactual pairs in a pairs folder's scenes: clips 2i and 2i + 1, which share their seed
+    and camera and differ in exactly one attribute. UsageError if the scenes are not such pairs."""
+    for first in range(0, len(scenes), 2):
+        pair = scenes[first : first + 2]
+        changed = [name for name in ATTRIBUTES if len(pair) == 2 and getattr(pair[0], name) != getattr(pair[1], name)]
+        if len(pair) < 2 or len(changed) != 1 or pair[0].seed != pair[1].seed or pair[0].camera != pair[1].camera:
+            raise UsageError(f"pairs: clips {first} and {first + 1} are not a counterfactual pair (one attribute changed, "
+                             f"the same seed and camera); render pairs with videogen train data --pairs")
+    return np.arange(len(scenes)).reshape(-1, 2)

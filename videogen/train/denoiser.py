@@ -24,7 +24,7 @@ from postprocess.preview import contact_sheet, save_png
 from videogen.errors import UsageError
 from videogen.models.denoiser import CameraUNet3D, camera_condition, pool_text
 from videogen.models.text_encoder import encode_text, load_minilm
-from videogen.train.data import ClipStore
+from videogen.train.data import ClipStore, counterfactual_pairs
 from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
 from videogen.world import caption, scene_trajectory
 
@@ -144,12 +144,14 @@ def inference_scheduler() -> DPMSolverMultistepScheduler:
 
 
 class Batches:
-    """Draws training batches from a ClipStore (or the clips `pool` lists): latents, captions and camera conditions."""
+    """Draws training batches from a ClipStore (or the clips `pool` lists): latents, captions and camera conditions.
+    pairs: the store is a folder of counterfactual pairs (checked here), drawn by draw_pairs."""
 
     def __init__(self, store: ClipStore, seed: int, caption_dropout: float = 0.1, camera_dropout: float = 0.3,
-                 pool: list[int] | None = None):
+                 pool: list[int] | None = None, pairs: bool = False):
         self.store, self.rng = store, np.random.default_rng(seed)
         self.pool = np.arange(len(store.scenes)) if pool is None else np.asarray(pool)
+        self.pairs = counterfactual_pairs(store.scenes) if pairs else None  # (P, 2) clip indices
         self.caption_dropout, self.camera_dropout = caption_dropout, camera_dropout
         self.trajectories = {}
 
@@ -164,23 +166,44 @@ class Batches:
             return ""
         return caption(self.store.scenes[index], self.rng)
 
+    def _caption_pair(self, first: int, second: int) -> list[str]:
+        """Captions of a counterfactual pair made with the same choices, so they differ only in the changed attribute's
+        words; drawn again while those words go unsaid (an optional detail left out), dropped together."""
+        if self.rng.random() < self.caption_dropout:
+            return ["", ""]
+        for _ in range(8):
+            seed = int(self.rng.integers(2**32))
+            texts = [caption(self.store.scenes[index], np.random.default_rng(seed)) for index in (first, second)]
+            if texts[0] != texts[1]:
+                break
+        return texts
+
+    def _window(self, index: int, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """A random window of `frames` of clip `index` (stride 1 or more): latents (C, F, h, w), camera (4, F, h, w)."""
+        total_frames = self.store.latents.shape[1]
+        stride = 1 if frames == 1 else int(self.rng.integers(1, (total_frames - 1) // (frames - 1) + 1))
+        start = int(self.rng.integers(0, total_frames - stride * (frames - 1)))
+        chosen = np.arange(start, start + stride * (frames - 1) + 1, stride)
+        window = torch.from_numpy(self.store.latents[index, chosen].astype(np.float32))  # (F, C, h, w)
+        full = self._trajectory(index)
+        trajectory = cameras.Trajectory(c2w=full.c2w[chosen], focal=full.focal[chosen])
+        condition = camera_condition(trajectory, *window.shape[-2:])
+        if self.rng.random() < self.camera_dropout:
+            condition = torch.zeros_like(condition)
+        return window.permute(1, 0, 2, 3), condition  # (F, C, h, w) -> (C, F, h, w)
+
     def draw(self, clips: int, frames: int) -> tuple[torch.Tensor, list[str], torch.Tensor]:
         """latents (B, C, F, h, w), captions (B,), camera (B, 4, F, h, w) for `clips` windows of `frames`."""
-        total_frames = self.store.latents.shape[1]
-        latents, captions, motion = [], [], []
-        for index in self.pool[self.rng.integers(len(self.pool), size=clips)]:
-            stride = 1 if frames == 1 else int(self.rng.integers(1, (total_frames - 1) // (frames - 1) + 1))
-            start = int(self.rng.integers(0, total_frames - stride * (frames - 1)))
-            chosen = np.arange(start, start + stride * (frames - 1) + 1, stride)
-            window = torch.from_numpy(self.store.latents[index, chosen].astype(np.float32))  # (F, C, h, w)
-            latents.append(window.permute(1, 0, 2, 3))  # -> (C, F, h, w)
-            captions.append(self._caption(index))
-            full = self._trajectory(index)
-            trajectory = cameras.Trajectory(c2w=full.c2w[chosen], focal=full.focal[chosen])
-            condition = camera_condition(trajectory, *window.shape[-2:])
-            if self.rng.random() < self.camera_dropout:
-                condition = torch.zeros_like(condition)
-            motion.append(condition)
+        indices = self.pool[self.rng.integers(len(self.pool), size=clips)]
+        latents, motion = zip(*(self._window(index, frames) for index in indices))
+        return torch.stack(latents), [self._caption(index) for index in indices], torch.stack(motion)
+
+    def draw_pairs(self, count: int) -> tuple[torch.Tensor, list[str], torch.Tensor]:
+        """`count` counterfactual pairs (data.counterfactual_pairs) of single frames, each pair's two side by side:
+        latents (2 count, C, 1, h, w), captions (2 count,), camera (2 count, 4, 1, h, w)."""
+        indices = self.pairs[self.rng.integers(len(self.pairs), size=count)].reshape(-1)  # (count, 2) -> (2 count,)
+        latents, motion = zip(*(self._window(index, 1) for index in indices))
+        captions = [text for first, second in zip(indices[0::2], indices[1::2]) for text in self._caption_pair(first, second)]
         return torch.stack(latents), captions, torch.stack(motion)
 
 
@@ -218,19 +241,21 @@ def camera_sensitivity(denoiser: CameraUNet3D, store: ClipStore, timesteps=(200,
 
 
 def noisy_context(context: torch.Tensor, strength: float, generator: torch.Generator | None = None,
-                  clean: torch.Tensor | None = None) -> torch.Tensor:
+                  clean: torch.Tensor | None = None, group: int = 1) -> torch.Tensor:
     """Conditioning augmentation (Ho et al. 2022, Cascaded Diffusion Models) for text: each caption's states plus
     Gaussian noise of a random strength in [0, `strength`) times their RMS; the captions `clean` (B,) marks are left
-    as they are. (B, T, D) -> (B, T, D)
+    as they are. Consecutive captions in runs of `group` share their draw, so a counterfactual pair's two captions
+    still differ only by their words. (B, T, D) -> (B, T, D)
 
     At strength 1 the noisiest caption keeps a cosine of about 0.7 with the clean one, about how near a held-out
     phrase's embedding lies to its value's training phrases, so the UNet learns to read a neighbourhood of each
     training caption rather than the exact states."""
-    scale = strength * torch.rand(len(context), 1, 1, generator=generator, device=context.device)  # (B, 1, 1)
+    draws = len(context) // group
+    scale = strength * torch.rand(draws, 1, 1, generator=generator, device=context.device).repeat_interleave(group, 0)  # (B, 1, 1)
     if clean is not None:
         scale = scale.masked_fill(clean[:, None, None], 0.0)
     rms = context.pow(2).mean(dim=(1, 2), keepdim=True).sqrt()  # (B, 1, 1)
-    noise = torch.randn(context.shape, generator=generator, device=context.device)
+    noise = torch.randn((draws, *context.shape[1:]), generator=generator, device=context.device).repeat_interleave(group, 0)
     return context + scale * rms * noise
 
 
@@ -252,7 +277,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
                    lr: float = 2e-4, warmup: int = 100, seed: int = 0, log_every: int = 25, checkpoint_every: int = 100,
                    preview_every: int = 500, init: str | None = None, image_share: float = 1 / 3,
                    pooled_text_share: float = 0.0, layers_per_block: int | None = None, prompt_clauses: int | None = None,
-                   clause_only_share: float = 0.0, context_noise: float = 0.0) -> CameraUNet3D:
+                   clause_only_share: float = 0.0, context_noise: float = 0.0, pairs: str | None = None,
+                   pair_weight: float = 1.0) -> CameraUNet3D:
     """Train (or resume) the UNet in `out` on the latents cached in `data`; returns the EMA weights.
 
     init: a saved CameraUNet3D folder to start from when `out` has no checkpoint yet, such as the shipped
@@ -276,6 +302,12 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     clauses alike, after the blanking above; the pooled text and the dropped captions' empty text (the unconditional
     branch of classifier-free guidance, clean at inference) stay clean (session 21 noised that text too). 0: none.
     Session 21 shipped a model trained at 1: eval adherence 0.532 to 0.560 (docs/MODEL_CARD.md, "Session 21").
+    pairs: a folder of counterfactual pairs of single frames with cached latents (`videogen train data --pairs
+    --frames 1`, then `videogen train latents`); the image steps then train on those pairs, each pair's two frames
+    noised with the same noise to the same timestep, their captions made with the same choices and augmented alike.
+    Their targets then differ by what the changed attribute's words draw and nothing else, and `pair_weight` adds
+    that difference as a loss term: pair_weight x the v loss of (prediction_a - prediction_b) against
+    (target_a - target_b), for the pairs whose captions differ. The log keeps the plain loss, to compare across runs.
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
@@ -291,6 +323,9 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
             raise UsageError(f"clause_only_share: {clause_only_share} needs a UNet that reads prompt clauses; give "
                              f"prompt_clauses (--prompt-clauses 8), or an init or run saved with them")
 
+    pair_store = None if pairs is None else ClipStore.load(pairs, with_latents=True)
+    if pair_store is not None:
+        counterfactual_pairs(pair_store.scenes)  # refused before the run folder is made
     run = start_run(out, CameraUNet3D, build, lr, weight_decay=0.01, seed=seed, check=check,
                     asked={"in_channels": latent_channels, "layers_per_block": layers_per_block, "prompt_clauses": prompt_clauses})
     folder, device, denoiser, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
@@ -303,38 +338,51 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     words = empty_context.shape[1] - clauses
     scheduler = training_scheduler()
     batches = Batches(ClipStore.load(data, with_latents=True), seed=seed * 1000 + step)
+    pair_batches = None if pair_store is None else Batches(pair_store, seed=seed * 1000 + step + 1, pairs=True)
     log = TrainLog(folder, "frames")
     while step < steps:
         for group in optimizer.param_groups:
             group["lr"] = lr * schedule(step)
         image_step = is_image_step(step, image_share)
-        latents, captions, motion = batches.draw(images_per_batch, 1) if image_step else batches.draw(clips_per_batch, CLIP_FRAMES)
+        pair_step = image_step and pair_batches is not None
+        if pair_step:
+            latents, captions, motion = pair_batches.draw_pairs(images_per_batch // 2)
+        else:
+            latents, captions, motion = batches.draw(images_per_batch, 1) if image_step else batches.draw(clips_per_batch, CLIP_FRAMES)
+        group = 2 if pair_step else 1  # a pair's two samples share every random draw but their content
+        draw = lambda: torch.rand(len(latents) // group, device=device).repeat_interleave(group)
         latents, motion = latents.to(device), motion.to(device)
         context = encode(captions)
         pooled_text = pool_text(context)  # (B, D): always the real caption's
         if pooled_text_share:
-            pooled_only = torch.rand(len(context), device=device) < pooled_text_share
+            pooled_only = draw() < pooled_text_share
             context = torch.where(pooled_only[:, None, None], empty_context, context)
         if clause_only_share:
-            clause_only = torch.rand(len(context), device=device) < clause_only_share
+            clause_only = draw() < clause_only_share
             context[:, :words] = torch.where(clause_only[:, None, None], empty_context[:, :words], context[:, :words])
         if context_noise:  # not the dropped captions: guidance's unconditional branch reads clean empty text
             dropped = torch.tensor([not text for text in captions], device=device)
-            context = noisy_context(context, context_noise, clean=dropped)
-        noise = torch.randn_like(latents)
-        timesteps = torch.randint(0, NUM_TRAIN_TIMESTEPS, (len(latents),), device=device)
+            context = noisy_context(context, context_noise, clean=dropped, group=group)
+        noise = torch.randn((len(latents) // group, *latents.shape[1:]), device=device).repeat_interleave(group, 0)
+        timesteps = torch.randint(0, NUM_TRAIN_TIMESTEPS, (len(latents) // group,), device=device).repeat_interleave(group)
         noisy = scheduler.add_noise(latents, noise, timesteps)
         target = scheduler.get_velocity(latents, noise, timesteps)
         prediction = denoiser(noisy, timesteps, encoder_hidden_states=context, camera=motion, pooled_text=pooled_text).sample
-        per_sample = F.mse_loss(prediction, target, reduction="none").mean(dim=(1, 2, 3, 4))
-        loss = (per_sample * snr_weight(scheduler, timesteps)).mean()
+        errors = prediction - target
+        weights = snr_weight(scheduler, timesteps)
+        plain = (errors.pow(2).mean(dim=(1, 2, 3, 4)) * weights).mean()
+        loss = plain
+        if pair_step and pair_weight:
+            said = torch.tensor([first != second for first, second in zip(captions[0::2], captions[1::2])], device=device)
+            difference = (errors[0::2] - errors[1::2]).pow(2).mean(dim=(1, 2, 3, 4))  # (P,): the changed attribute's error
+            loss = plain + pair_weight * (difference * weights[0::2] * said).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(denoiser.parameters(), 1.0)
         optimizer.step()
         update_ema(ema, denoiser, decay=min(0.999, (1 + step) / (10 + step)))
         step += 1
-        log.add(loss.item(), latents.shape[0] * latents.shape[2])
+        log.add(plain.item(), latents.shape[0] * latents.shape[2])
         if step % log_every == 0:
             log.flush(step, lr=lr * schedule(step))
         if step % checkpoint_every == 0 or step == steps:

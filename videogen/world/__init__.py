@@ -34,11 +34,12 @@ from videogen.world.scene import (
     is_possible,
     sample_attributes,
     sample_camera,
+    sample_counterfactual,
     sample_scene,
 )
 
 __all__ = [
     "ATTRIBUTES", "CAMERA_PRESETS", "HELD_OUT", "IMPOSSIBLE", "SPLITS", "Scene", "camera_phrase", "caption",
     "check_attributes", "heldout_pairs", "is_possible", "phrase", "render_clip", "render_frames", "sample_attributes",
-    "sample_camera", "sample_scene", "scene_depth", "scene_trajectory", "scene_truth",
+    "sample_camera", "sample_counterfactual", "sample_scene", "scene_depth", "scene_trajectory", "scene_truth",
 ]

@@ -132,6 +132,22 @@ def sample_attributes(rng: np.random.Generator, split: str = "train", **fixed: s
     raise UsageError(f"world attributes {fixed} leave no possible scene")
 
 
+def sample_counterfactual(scene: Scene, rng: np.random.Generator, split: str = "train") -> Scene:
+    """The scene with one attribute, drawn at random, set to another value, its seed and camera kept: the other half of
+    a counterfactual pair, which differs only by what that attribute's words say. It stays possible and in `split`
+    (no held-out pair in "train", at least one in "heldout"); the caption is left empty for the trainer to draw."""
+    if split not in SPLITS:
+        raise UsageError(f"world split {split!r} is unknown; allowed: {', '.join(SPLITS)}")
+    names = list(ATTRIBUTES)
+    for name in (names[index] for index in rng.permutation(len(names))):  # each attribute equally often
+        others = [value for value in ATTRIBUTES[name] if value != getattr(scene, name)]
+        for value in (others[index] for index in rng.permutation(len(others))):
+            attributes = {**scene.attributes, name: value}
+            if is_possible(attributes) and bool(heldout_pairs(attributes)) == (split == "heldout"):
+                return scene.replace(**{name: value}, caption="")
+    raise UsageError(f"world scene {scene.attributes} has no one-attribute change left in split {split!r}")
+
+
 def sample_camera(rng: np.random.Generator, presets: tuple[str, ...] = CAMERA_PRESETS) -> str:
     """Draw a cameras/ spec string 'preset:intensity@easing' (or 'static'), intensity 0.3..1.0."""
     preset = presets[rng.integers(len(presets))]
