@@ -373,6 +373,8 @@ def test_noisy_context_keeps_each_caption_within_its_neighbourhood():
     dropped = torch.arange(256) % 10 == 0  # the empty captions of guidance's unconditional branch stay clean
     noised = noisy_context(batch, 1.0, generator, clean=dropped)
     assert torch.equal(noised[dropped], batch[dropped]) and not torch.equal(noised[~dropped], batch[~dropped])
+    added = noisy_context(batch, 1.0, generator, group=2) - batch  # a counterfactual pair's captions: the same noise
+    assert torch.equal(added[0::2], added[1::2]) and not torch.equal(added[0::2], added[2::2])
     result = CliRunner().invoke(app, ["train", "denoiser", "--context-noise", "-1"])
     assert result.exit_code != 0 and "--context-noise" in result.output
 

@@ -349,8 +349,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
             latents, captions, motion = pair_batches.draw_pairs(images_per_batch // 2)
         else:
             latents, captions, motion = batches.draw(images_per_batch, 1) if image_step else batches.draw(clips_per_batch, CLIP_FRAMES)
-        group = 2 if pair_step else 1  # a pair's two samples share every random draw but their content
-        draw = lambda: torch.rand(len(latents) // group, device=device).repeat_interleave(group)
+        tied = 2 if pair_step else 1  # consecutive samples that share every random draw: a pair's two frames
+        draw = lambda: torch.rand(len(latents) // tied, device=device).repeat_interleave(tied)
         latents, motion = latents.to(device), motion.to(device)
         context = encode(captions)
         pooled_text = pool_text(context)  # (B, D): always the real caption's
@@ -362,9 +362,9 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
             context[:, :words] = torch.where(clause_only[:, None, None], empty_context[:, :words], context[:, :words])
         if context_noise:  # not the dropped captions: guidance's unconditional branch reads clean empty text
             dropped = torch.tensor([not text for text in captions], device=device)
-            context = noisy_context(context, context_noise, clean=dropped, group=group)
-        noise = torch.randn((len(latents) // group, *latents.shape[1:]), device=device).repeat_interleave(group, 0)
-        timesteps = torch.randint(0, NUM_TRAIN_TIMESTEPS, (len(latents) // group,), device=device).repeat_interleave(group)
+            context = noisy_context(context, context_noise, clean=dropped, group=tied)
+        noise = torch.randn((len(latents) // tied, *latents.shape[1:]), device=device).repeat_interleave(tied, 0)
+        timesteps = torch.randint(0, NUM_TRAIN_TIMESTEPS, (len(latents) // tied,), device=device).repeat_interleave(tied)
         noisy = scheduler.add_noise(latents, noise, timesteps)
         target = scheduler.get_velocity(latents, noise, timesteps)
         prediction = denoiser(noisy, timesteps, encoder_hidden_states=context, camera=motion, pooled_text=pooled_text).sample
