@@ -53,8 +53,9 @@ def render_shards(folder: str | os.PathLike, num_clips: int, num_frames: int = 1
         save_array(folder / CLIPS.format(shard), clips)
         with atomic_path(folder / SCENES.format(shard)) as temporary:  # written last: it marks the shard complete
             temporary.write_text(json.dumps([dataclasses.asdict(scene) for scene in scenes]))
-        in_pairs = f" ({len(scenes) // 2} counterfactual pairs)" if pairs else ""
-        log(f"shard {shard}: {len(scenes)} clips{in_pairs} of {num_frames} frame{'s' * (num_frames != 1)}")
+        plural = lambda count, noun: f"{count} {noun}{'s' * (count != 1)}"
+        in_pairs = f" ({plural(len(scenes) // 2, 'counterfactual pair')})" if pairs else ""
+        log(f"shard {shard}: {plural(len(scenes), 'clip')}{in_pairs} of {plural(num_frames, 'frame')}")
 
 
 def shard_ids(folder: str | os.PathLike, kind: str = SCENES) -> list[int]:
