@@ -433,4 +433,9 @@ def test_counterfactual_pairs_train_under_the_same_noise_and_differ_only_in_thei
             assert any(torch.allclose(a - b, alphas[step].sqrt() * difference, atol=1e-4) for difference in differences)
     with pytest.raises(UsageError, match=r"^pairs: clips 0 and 1 are not a counterfactual pair"):
         train_denoiser(str(data), str(vae), str(tmp_path / "wrong"), steps=1, preview_every=0, pairs=str(data))
+    with pytest.raises(UsageError, match=r"^pairs: no rendered shards in .*none; run `videogen train data --out"):
+        train_denoiser(str(data), str(vae), str(tmp_path / "wrong"), steps=1, preview_every=0, pairs=str(tmp_path / "none"))
+    (pairs / "latents_00000.npy").unlink()
+    with pytest.raises(UsageError, match=r"^pairs: no cached latents in .*; run `videogen train latents --data"):
+        train_denoiser(str(data), str(vae), str(tmp_path / "wrong"), steps=1, preview_every=0, pairs=str(pairs))
     assert not (tmp_path / "wrong").exists()

@@ -200,10 +200,7 @@ def train_camera_probe(
     with usage_errors():
         if not (model / "denoiser" / "config.json").is_file():
             raise UsageError(f"model: {model} has no denoiser/config.json, so it is not a videogen model folder")
-        try:
-            store = ClipStore.load(data, with_latents=True)
-        except FileNotFoundError as error:
-            raise UsageError(f"data: {error}") from None
+        store = ClipStore.load(data, with_latents=True)
         denoiser = CameraUNet3D.from_pretrained(model / "denoiser", torch_dtype=torch.float32).eval()
     for timestep, losses in camera_sensitivity(denoiser, store, clips=clips).items():
         typer.echo(f"t={timestep}: " + ", ".join(f"{name} {loss:.4f}" for name, loss in losses.items()))

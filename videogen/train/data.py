@@ -73,11 +73,14 @@ class ClipStore:
     latents: np.ndarray | None = None
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, with_latents: bool = False) -> "ClipStore":
+    def load(cls, folder: str | os.PathLike, with_latents: bool = False, setting: str = "data") -> "ClipStore":
+        """The folder's shards (with latents: the encoded ones only), or one UsageError line naming `setting`."""
         folder = Path(folder)
-        shards = shard_ids(folder, LATENTS if with_latents else SCENES)  # with latents: the encoded shards only
+        if not shard_ids(folder):
+            raise UsageError(f"{setting}: no rendered shards in {folder}; run `videogen train data --out {folder}` first")
+        shards = shard_ids(folder, LATENTS if with_latents else SCENES)
         if not shards:
-            raise FileNotFoundError(f"no rendered shards in {folder}; run `videogen train data` first")
+            raise UsageError(f"{setting}: no cached latents in {folder}; run `videogen train latents --data {folder}` first")
         clips = np.concatenate([np.load(folder / CLIPS.format(shard), mmap_mode="r") for shard in shards])
         scenes = [Scene(**fields) for shard in shards for fields in json.loads((folder / SCENES.format(shard)).read_text())]
         latents = None

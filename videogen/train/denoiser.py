@@ -323,9 +323,10 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
             raise UsageError(f"clause_only_share: {clause_only_share} needs a UNet that reads prompt clauses; give "
                              f"prompt_clauses (--prompt-clauses 8), or an init or run saved with them")
 
-    pair_store = None if pairs is None else ClipStore.load(pairs, with_latents=True)
+    store = ClipStore.load(data, with_latents=True)  # bad folders are refused before the run folder is made
+    pair_store = None if pairs is None else ClipStore.load(pairs, with_latents=True, setting="pairs")
     if pair_store is not None:
-        counterfactual_pairs(pair_store.scenes)  # refused before the run folder is made
+        counterfactual_pairs(pair_store.scenes)
     run = start_run(out, CameraUNet3D, build, lr, weight_decay=0.01, seed=seed, check=check,
                     asked={"in_channels": latent_channels, "layers_per_block": layers_per_block, "prompt_clauses": prompt_clauses})
     folder, device, denoiser, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
@@ -337,7 +338,7 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     empty_context = encode([""])  # (1, T + clauses, D)
     words = empty_context.shape[1] - clauses
     scheduler = training_scheduler()
-    batches = Batches(ClipStore.load(data, with_latents=True), seed=seed * 1000 + step)
+    batches = Batches(store, seed=seed * 1000 + step)
     pair_batches = None if pair_store is None else Batches(pair_store, seed=seed * 1000 + step + 1, pairs=True)
     log = TrainLog(folder, "frames")
     while step < steps:
