@@ -200,8 +200,8 @@ def test_a_deeper_unet_from_saved_weights_starts_as_the_same_function_and_learns
         assert new_layer.conv2.weight.grad.abs().sum() > 0  # zero weights, but not a dead branch
 
     deep.save_pretrained(tmp_path / "deep")
-    builtin_vae().save_pretrained(tmp_path / "vae")
-    result = CliRunner().invoke(app, ["train", "denoiser", "--vae", str(tmp_path / "vae"), "--out", str(tmp_path / "run"),
+    data, vae = tiny_latent_data(tmp_path)
+    result = CliRunner().invoke(app, ["train", "denoiser", "--data", str(data), "--vae", str(vae), "--out", str(tmp_path / "run"),
                                       "--init", str(tmp_path / "deep"), "--layers-per-block", "1"])
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert "has 2 layers per block; a run from it can add layers, not remove them (asked: 1)" in result.output
@@ -237,7 +237,8 @@ def test_a_run_with_the_input_temporal_transformer_exports_warm_starts_and_resum
     assert all(torch.equal(weight, old.state_dict()[name]) for name, weight in resumed.ema.state_dict().items())
 
     before = (tmp_path / "run" / CHECKPOINT).read_bytes()
-    result = CliRunner().invoke(app, ["train", "denoiser", "--vae", str(tmp_path / "vae"), "--out", str(tmp_path / "run"),
+    data, vae = tiny_latent_data(tmp_path)
+    result = CliRunner().invoke(app, ["train", "denoiser", "--data", str(data), "--vae", str(vae), "--out", str(tmp_path / "run"),
                                       "--steps", "2", "--layers-per-block", "2"])
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert f"{tmp_path / 'run' / CHECKPOINT}: this run was started with layers_per_block 1 (asked: 2)" in result.output
