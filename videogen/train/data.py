@@ -40,6 +40,7 @@ def render_shards(folder: str | os.PathLike, num_clips: int, num_frames: int = 1
         raise UsageError(f"shard_size: got {shard_size}; counterfactual pairs need an even number of clips a shard")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    plural = lambda count, noun: f"{count} {noun}{'s' * (count != 1)}"
     for shard in range((num_clips + shard_size - 1) // shard_size):
         if (folder / SCENES.format(shard)).exists():
             continue
@@ -53,7 +54,6 @@ def render_shards(folder: str | os.PathLike, num_clips: int, num_frames: int = 1
         save_array(folder / CLIPS.format(shard), clips)
         with atomic_path(folder / SCENES.format(shard)) as temporary:  # written last: it marks the shard complete
             temporary.write_text(json.dumps([dataclasses.asdict(scene) for scene in scenes]))
-        plural = lambda count, noun: f"{count} {noun}{'s' * (count != 1)}"
         in_pairs = f" ({plural(len(scenes) // 2, 'counterfactual pair')})" if pairs else ""
         log(f"shard {shard}: {plural(len(scenes), 'clip')}{in_pairs} of {plural(num_frames, 'frame')}")
 
