@@ -25,6 +25,7 @@ from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivi
 from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
 from videogen.train.vae import builtin_vae, cache_latents, shifted_latent_batch, train_vae
+from videogen.world import changed_attributes
 
 
 def test_train_stages_resume_export_and_render(tmp_path):
@@ -374,7 +375,7 @@ def test_noisy_context_keeps_each_caption_within_its_neighbourhood():
     dropped = torch.arange(256) % 10 == 0  # the empty captions of guidance's unconditional branch stay clean
     noised = noisy_context(batch, 1.0, generator, clean=dropped)
     assert torch.equal(noised[dropped], batch[dropped]) and not torch.equal(noised[~dropped], batch[~dropped])
-    added = noisy_context(batch, 1.0, generator, group=2) - batch  # a counterfactual pair's captions: the same noise
+    added = noisy_context(batch, 1.0, generator, tied=2) - batch  # a counterfactual pair's captions: the same noise
     assert torch.equal(added[0::2], added[1::2]) and not torch.equal(added[0::2], added[2::2])
     result = CliRunner().invoke(app, ["train", "denoiser", "--context-noise", "-1"])
     assert result.exit_code != 0 and "--context-noise" in result.output
@@ -409,9 +410,9 @@ def test_counterfactual_pairs_train_under_the_same_noise_and_differ_only_in_thei
     store = ClipStore.load(pairs, with_latents=True)
     assert counterfactual_pairs(store.scenes).tolist() == [[0, 1], [2, 3]]
     for first, second in ((0, 1), (2, 3)):
-        changed = [name for name, value in store.scenes[first].attributes.items() if store.scenes[second].attributes[name] != value]
-        assert len(changed) == 1 and store.scenes[first].seed == store.scenes[second].seed
-    latents, captions, _ = Batches(store, seed=0, caption_dropout=0, pairs=True).draw_pairs(8)
+        assert len(changed_attributes(store.scenes[first], store.scenes[second])) == 1
+        assert store.scenes[first].seed == store.scenes[second].seed
+    latents, captions, _ = Batches(store, seed=0, caption_dropout=0, pairs=counterfactual_pairs(store.scenes)).draw_pairs(8)
     assert latents.shape == (16, 4, 1, 16, 16)
     for first, second in zip(captions[0::2], captions[1::2]):  # the same choices: one or two clauses differ
         assert first != second and sum(a != b for a, b in zip(first.split(", "), second.split(", "))) <= 2

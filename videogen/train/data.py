@@ -13,13 +13,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from itertools import zip_longest
 from pathlib import Path
 
 import numpy as np
 
 from postprocess.files import atomic_path
 from videogen.errors import UsageError
-from videogen.world import ATTRIBUTES, Scene, render_clip, sample_counterfactual, sample_scene
+from videogen.world import Scene, changed_attributes, render_clip, sample_counterfactual, sample_scene
 
 CLIPS = "clips_{:05d}.npy"
 SCENES = "scenes_{:05d}.json"
@@ -76,9 +77,11 @@ class ClipStore:
     def load(cls, folder: str | os.PathLike, with_latents: bool = False, setting: str = "data") -> "ClipStore":
         """The folder's shards (with latents: the encoded ones only), or one UsageError line naming `setting`."""
         folder = Path(folder)
-        if not shard_ids(folder):
+        shards = shard_ids(folder)
+        if not shards:
             raise UsageError(f"{setting}: no rendered shards in {folder}; run `videogen train data --out {folder}` first")
-        shards = shard_ids(folder, LATENTS if with_latents else SCENES)
+        if with_latents:
+            shards = shard_ids(folder, LATENTS)
         if not shards:
             raise UsageError(f"{setting}: no cached latents in {folder}; run `videogen train latents --data {folder}` first")
         clips = np.concatenate([np.load(folder / CLIPS.format(shard), mmap_mode="r") for shard in shards])
@@ -92,10 +95,8 @@ class ClipStore:
 def counterfactual_pairs(scenes: list[Scene]) -> np.ndarray:
     """(P, 2) indices of the counterfactual pairs in a pairs folder's scenes: clips 2i and 2i + 1, which share their seed
     and camera and differ in exactly one attribute. UsageError if the scenes are not such pairs."""
-    for first in range(0, len(scenes), 2):
-        pair = scenes[first : first + 2]
-        changed = [name for name in ATTRIBUTES if len(pair) == 2 and getattr(pair[0], name) != getattr(pair[1], name)]
-        if len(pair) < 2 or len(changed) != 1 or pair[0].seed != pair[1].seed or pair[0].camera != pair[1].camera:
-            raise UsageError(f"pairs: clips {first} and {first + 1} are not a counterfactual pair (one attribute changed, "
-                             f"the same seed and camera); render pairs with videogen train data --pairs")
+    for index, (first, second) in enumerate(zip_longest(scenes[0::2], scenes[1::2])):  # an odd last clip has no second
+        if second is None or len(changed_attributes(first, second)) != 1 or (first.seed, first.camera) != (second.seed, second.camera):
+            raise UsageError(f"pairs: clips {2 * index} and {2 * index + 1} are not a counterfactual pair (one attribute "
+                             f"changed, the same seed and camera); render pairs with videogen train data --pairs")
     return np.arange(len(scenes)).reshape(-1, 2)

@@ -145,13 +145,13 @@ def inference_scheduler() -> DPMSolverMultistepScheduler:
 
 class Batches:
     """Draws training batches from a ClipStore (or the clips `pool` lists): latents, captions and camera conditions.
-    pairs: the store is a folder of counterfactual pairs (checked here), drawn by draw_pairs."""
+    pairs: (P, 2) clip indices of the store's counterfactual pairs (data.counterfactual_pairs), drawn by draw_pairs."""
 
     def __init__(self, store: ClipStore, seed: int, caption_dropout: float = 0.1, camera_dropout: float = 0.3,
-                 pool: list[int] | None = None, pairs: bool = False):
+                 pool: list[int] | None = None, pairs: np.ndarray | None = None):
         self.store, self.rng = store, np.random.default_rng(seed)
         self.pool = np.arange(len(store.scenes)) if pool is None else np.asarray(pool)
-        self.pairs = counterfactual_pairs(store.scenes) if pairs else None  # (P, 2) clip indices
+        self.pairs = pairs
         self.caption_dropout, self.camera_dropout = caption_dropout, camera_dropout
         self.trajectories = {}
 
@@ -199,7 +199,7 @@ class Batches:
         return torch.stack(latents), [self._caption(index) for index in indices], torch.stack(motion)
 
     def draw_pairs(self, count: int) -> tuple[torch.Tensor, list[str], torch.Tensor]:
-        """`count` counterfactual pairs (data.counterfactual_pairs) of single frames, each pair's two side by side:
+        """`count` counterfactual pairs of single frames, each pair's two side by side:
         latents (2 count, C, 1, h, w), captions (2 count,), camera (2 count, 4, 1, h, w)."""
         indices = self.pairs[self.rng.integers(len(self.pairs), size=count)].reshape(-1)  # (count, 2) -> (2 count,)
         latents, motion = zip(*(self._window(index, 1) for index in indices))
@@ -241,21 +241,21 @@ def camera_sensitivity(denoiser: CameraUNet3D, store: ClipStore, timesteps=(200,
 
 
 def noisy_context(context: torch.Tensor, strength: float, generator: torch.Generator | None = None,
-                  clean: torch.Tensor | None = None, group: int = 1) -> torch.Tensor:
+                  clean: torch.Tensor | None = None, tied: int = 1) -> torch.Tensor:
     """Conditioning augmentation (Ho et al. 2022, Cascaded Diffusion Models) for text: each caption's states plus
     Gaussian noise of a random strength in [0, `strength`) times their RMS; the captions `clean` (B,) marks are left
-    as they are. Consecutive captions in runs of `group` share their draw, so a counterfactual pair's two captions
+    as they are. Consecutive captions in runs of `tied` share their draw, so a counterfactual pair's two captions
     still differ only by their words. (B, T, D) -> (B, T, D)
 
     At strength 1 the noisiest caption keeps a cosine of about 0.7 with the clean one, about how near a held-out
     phrase's embedding lies to its value's training phrases, so the UNet learns to read a neighbourhood of each
     training caption rather than the exact states."""
-    draws = len(context) // group
-    scale = strength * torch.rand(draws, 1, 1, generator=generator, device=context.device).repeat_interleave(group, 0)  # (B, 1, 1)
+    draws = len(context) // tied
+    scale = strength * torch.rand(draws, 1, 1, generator=generator, device=context.device).repeat_interleave(tied, 0)  # (B, 1, 1)
     if clean is not None:
         scale = scale.masked_fill(clean[:, None, None], 0.0)
     rms = context.pow(2).mean(dim=(1, 2), keepdim=True).sqrt()  # (B, 1, 1)
-    noise = torch.randn((draws, *context.shape[1:]), generator=generator, device=context.device).repeat_interleave(group, 0)
+    noise = torch.randn((draws, *context.shape[1:]), generator=generator, device=context.device).repeat_interleave(tied, 0)
     return context + scale * rms * noise
 
 
@@ -325,8 +325,7 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
 
     store = ClipStore.load(data, with_latents=True)  # bad folders are refused before the run folder is made
     pair_store = None if pairs is None else ClipStore.load(pairs, with_latents=True, setting="pairs")
-    if pair_store is not None:
-        counterfactual_pairs(pair_store.scenes)
+    pair_indices = None if pair_store is None else counterfactual_pairs(pair_store.scenes)
     run = start_run(out, CameraUNet3D, build, lr, weight_decay=0.01, seed=seed, check=check,
                     asked={"in_channels": latent_channels, "layers_per_block": layers_per_block, "prompt_clauses": prompt_clauses})
     folder, device, denoiser, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
@@ -339,7 +338,7 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     words = empty_context.shape[1] - clauses
     scheduler = training_scheduler()
     batches = Batches(store, seed=seed * 1000 + step)
-    pair_batches = None if pair_store is None else Batches(pair_store, seed=seed * 1000 + step + 1, pairs=True)
+    pair_batches = None if pair_store is None else Batches(pair_store, seed=seed * 1000 + step + 1, pairs=pair_indices)
     log = TrainLog(folder, "frames")
     while step < steps:
         for group in optimizer.param_groups:
@@ -363,7 +362,7 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
             context[:, :words] = torch.where(clause_only[:, None, None], empty_context[:, :words], context[:, :words])
         if context_noise:  # not the dropped captions: guidance's unconditional branch reads clean empty text
             dropped = torch.tensor([not text for text in captions], device=device)
-            context = noisy_context(context, context_noise, clean=dropped, group=tied)
+            context = noisy_context(context, context_noise, clean=dropped, tied=tied)
         noise = torch.randn((len(latents) // tied, *latents.shape[1:]), device=device).repeat_interleave(tied, 0)
         timesteps = torch.randint(0, NUM_TRAIN_TIMESTEPS, (len(latents) // tied,), device=device).repeat_interleave(tied)
         noisy = scheduler.add_noise(latents, noise, timesteps)

@@ -29,6 +29,7 @@ from videogen.world.scene import (
     IMPOSSIBLE,
     SPLITS,
     Scene,
+    changed_attributes,
     check_attributes,
     heldout_pairs,
     is_possible,
@@ -40,6 +41,6 @@ from videogen.world.scene import (
 
 __all__ = [
     "ATTRIBUTES", "CAMERA_PRESETS", "HELD_OUT", "IMPOSSIBLE", "SPLITS", "Scene", "camera_phrase", "caption",
-    "check_attributes", "heldout_pairs", "is_possible", "phrase", "render_clip", "render_frames", "sample_attributes",
+    "changed_attributes", "check_attributes", "heldout_pairs", "is_possible", "phrase", "render_clip", "render_frames", "sample_attributes",
     "sample_camera", "sample_counterfactual", "sample_scene", "scene_depth", "scene_trajectory", "scene_truth",
 ]

@@ -132,6 +132,11 @@ def sample_attributes(rng: np.random.Generator, split: str = "train", **fixed: s
     raise UsageError(f"world attributes {fixed} leave no possible scene")
 
 
+def changed_attributes(first: Scene, second: Scene) -> list[str]:
+    """The names of the attributes whose values differ between two scenes, in ATTRIBUTES order."""
+    return [name for name in ATTRIBUTES if getattr(first, name) != getattr(second, name)]
+
+
 def sample_counterfactual(scene: Scene, rng: np.random.Generator, split: str = "train") -> Scene:
     """The scene with one attribute, drawn at random, set to another value, its seed and camera kept: the other half of
     a counterfactual pair, which differs only by what that attribute's words say. It stays possible and in `split`
