@@ -441,3 +441,7 @@ def test_counterfactual_pairs_train_under_the_same_noise_and_differ_only_in_thei
     with pytest.raises(UsageError, match=r"^pairs: no cached latents in .*; run `videogen train latents --data"):
         train_denoiser(str(data), str(vae), str(tmp_path / "wrong"), steps=1, preview_every=0, pairs=str(pairs))
     assert not (tmp_path / "wrong").exists()
+    result = CliRunner().invoke(app, ["train", "denoiser", "--data", str(data), "--vae", str(vae), "--out", str(tmp_path / "wrong"),
+                                      "--pair-weight", "2"])
+    assert result.exit_code == 2 and "pair_weight: got 2.0; it weighs the counterfactual pairs' loss" in result.output
+    assert not (tmp_path / "wrong").exists()

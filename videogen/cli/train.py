@@ -155,9 +155,10 @@ def train_denoiser_command(
     pairs: Optional[Path] = typer.Option(None, help="A folder of counterfactual pairs of single frames with cached latents "
                                                    "(videogen train data --pairs --frames 1, then videogen train latents): "
                                                    "the image steps train on them, each pair under the same noise."),
-    pair_weight: float = typer.Option(1.0, min=0.0, help="Weight of the pair loss: the error of the difference between a "
-                                                         "pair's two predictions, which only the changed attribute's words "
-                                                         "explain (with --pairs; 0: the plain loss alone)."),
+    pair_weight: Optional[float] = typer.Option(None, min=0.0, show_default="1 with --pairs",
+                                                help="Weight of the pair loss: the error of the difference between a "
+                                                     "pair's two predictions, which only the changed attribute's words "
+                                                     "explain (needs --pairs; 0: the plain loss alone)."),
     eval_prompts: Optional[int] = typer.Option(None, min=0, show_default="all",
                                                help="At the end, export the EMA weights to OUT/model and score them with "
                                                     "the eval harness (videogen eval) on this many prompts into OUT/eval; "
@@ -166,16 +167,20 @@ def train_denoiser_command(
                                                                "its camera input is weak)."),
 ):
     """Train the camera-conditioned temporal UNet on the cached latents (previews every 500 steps), then evaluate it."""
+    from videogen.errors import UsageError
     from videogen.eval.evaluate import EvalSettings
     from videogen.train.denoiser import train_denoiser
     from videogen.train.export import evaluate_run
 
     with usage_errors():
         require_vae_folder(vae)
+        if pair_weight is not None and pairs is None:
+            raise UsageError(f"pair_weight: got {pair_weight}; it weighs the counterfactual pairs' loss, so give --pairs FOLDER too")
         train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share,
                        pooled_text_share=pooled_text_share, layers_per_block=layers_per_block,
                        prompt_clauses=prompt_clauses, clause_only_share=clause_only_share,
-                       context_noise=context_noise, pairs=str(pairs) if pairs else None, pair_weight=pair_weight)
+                       context_noise=context_noise, pairs=str(pairs) if pairs else None,
+                       pair_weight=1.0 if pair_weight is None else pair_weight)
         if eval_prompts == 0:
             return
         with step_progress("evaluating") as progress:
