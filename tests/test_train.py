@@ -20,7 +20,7 @@ from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, counterfactual_pairs, render_shards, shard_ids
 from videogen.models.denoiser import CameraUNet3D
 from videogen.models.text_encoder import MAX_PROMPT_TOKENS, encode_text, load_minilm
-from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, is_image_step, noisy_context,
+from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, spread_evenly, noisy_context,
                                      snr_weight, train_denoiser, training_scheduler, warm_start)
 from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
@@ -383,10 +383,10 @@ def test_noisy_context_keeps_each_caption_within_its_neighbourhood():
 
 def test_image_steps_are_spread_evenly_by_share():
     """A third (the built-in model's recipe) is every third step; any share gives its count, none bunched up."""
-    assert [step for step in range(9) if is_image_step(step, 1 / 3)] == [2, 5, 8]
-    assert not any(is_image_step(step, 0.0) for step in range(100))
+    assert [step for step in range(9) if spread_evenly(step, 1 / 3)] == [2, 5, 8]
+    assert not any(spread_evenly(step, 0.0) for step in range(100))
     for share in (0.25, 0.5, 0.6, 1.0):
-        steps = [step for step in range(100) if is_image_step(step, share)]
+        steps = [step for step in range(100) if spread_evenly(step, share)]
         assert len(steps) == round(100 * share)
         assert max(later - earlier for earlier, later in zip(steps, steps[1:])) <= math.ceil(1 / share)
 
@@ -401,8 +401,9 @@ def test_snr_weight_keeps_the_noisiest_steps():
 
 
 def test_counterfactual_pairs_train_under_the_same_noise_and_differ_only_in_their_words(tmp_path, monkeypatch):
-    """A pairs folder holds the same scene twice with one attribute changed; its image steps noise both frames of a
-    pair with the same noise to the same timestep, with captions made alike, so what differs is the attribute."""
+    """A pairs folder holds the same scene twice with one attribute changed; its image steps (or a share of them) noise
+    both frames of a pair with the same noise to the same timestep, with captions made alike, so what differs is the
+    attribute."""
     data, vae = tiny_latent_data(tmp_path)
     pairs = tmp_path / "pairs"
     render_shards(pairs, num_clips=4, num_frames=1, size=128, shard_size=4, pairs=True, log=lambda line: None)
@@ -433,6 +434,10 @@ def test_counterfactual_pairs_train_under_the_same_noise_and_differ_only_in_thei
         assert torch.equal(timestep[0::2], timestep[1::2])
         for a, b, step in zip(sample[0::2], sample[1::2], timestep[0::2]):  # the noise cancels in a pair's difference
             assert any(torch.allclose(a - b, alphas[step].sqrt() * difference, atol=1e-4) for difference in differences)
+    seen.clear()  # a pair share of a half: every other image step trains on the pairs, the others on the clips' frames
+    train_denoiser(str(data), str(vae), str(tmp_path / "half"), steps=4, images_per_batch=4, image_share=1.0,
+                   preview_every=0, prompt_clauses=8, pairs=str(pairs), pair_share=0.5)
+    assert [torch.equal(timestep[0::2], timestep[1::2]) for _, timestep, _ in seen] == [False, True, False, True]
     with pytest.raises(UsageError, match=r"^pairs: clips 0 and 1 are not a counterfactual pair"):
         train_denoiser(str(data), str(vae), str(tmp_path / "wrong"), steps=1, preview_every=0, pairs=str(data))
     with pytest.raises(UsageError, match=r"^pairs: no rendered shards in .*none; run `videogen train data --out"):
@@ -443,5 +448,8 @@ def test_counterfactual_pairs_train_under_the_same_noise_and_differ_only_in_thei
     assert not (tmp_path / "wrong").exists()
     result = CliRunner().invoke(app, ["train", "denoiser", "--data", str(data), "--vae", str(vae), "--out", str(tmp_path / "wrong"),
                                       "--pair-weight", "2"])
-    assert result.exit_code == 2 and "pair_weight: got 2.0; it weighs the counterfactual pairs' loss" in result.output
+    assert result.exit_code == 2 and "pair_weight: got 2.0; it only applies to the counterfactual pairs" in result.output
+    result = CliRunner().invoke(app, ["train", "denoiser", "--data", str(data), "--vae", str(vae), "--out", str(tmp_path / "wrong"),
+                                      "--pair-share", "0.5"])
+    assert result.exit_code == 2 and "pair_share: got 0.5; it only applies to the counterfactual pairs" in result.output
     assert not (tmp_path / "wrong").exists()

@@ -159,6 +159,9 @@ def train_denoiser_command(
                                                 help="Weight of the pair loss: the error of the difference between a "
                                                      "pair's two predictions, which only the changed attribute's words "
                                                      "explain (needs --pairs; 0: the plain loss alone)."),
+    pair_share: Optional[float] = typer.Option(None, min=0.0, max=1.0, show_default="1 with --pairs",
+                                               help="Share of the image steps that train on the pairs (spread evenly); "
+                                                    "the others train on --data's frames (needs --pairs)."),
     eval_prompts: Optional[int] = typer.Option(None, min=0, show_default="all",
                                                help="At the end, export the EMA weights to OUT/model and score them with "
                                                     "the eval harness (videogen eval) on this many prompts into OUT/eval; "
@@ -174,13 +177,16 @@ def train_denoiser_command(
 
     with usage_errors():
         require_vae_folder(vae)
-        if pair_weight is not None and pairs is None:
-            raise UsageError(f"pair_weight: got {pair_weight}; it weighs the counterfactual pairs' loss, so give --pairs FOLDER too")
+        if pairs is None:
+            for name, value in (("pair_weight", pair_weight), ("pair_share", pair_share)):
+                if value is not None:
+                    raise UsageError(f"{name}: got {value}; it only applies to the counterfactual pairs, so give --pairs FOLDER too")
         train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share,
                        pooled_text_share=pooled_text_share, layers_per_block=layers_per_block,
                        prompt_clauses=prompt_clauses, clause_only_share=clause_only_share,
                        context_noise=context_noise, pairs=str(pairs) if pairs else None,
-                       pair_weight=1.0 if pair_weight is None else pair_weight)
+                       pair_weight=1.0 if pair_weight is None else pair_weight,
+                       pair_share=1.0 if pair_share is None else pair_share)
         if eval_prompts == 0:
             return
         with step_progress("evaluating") as progress:

@@ -259,9 +259,9 @@ def noisy_context(context: torch.Tensor, strength: float, generator: torch.Gener
     return context + scale * rms * noise
 
 
-def is_image_step(step: int, image_share: float) -> bool:
-    """Whether training step `step` is an image step, spreading a share of them evenly (1/3: steps 2, 5, 8, ...)."""
-    return math.floor((step + 1) * image_share) > math.floor(step * image_share)
+def spread_evenly(index: int, share: float) -> bool:
+    """Whether item `index` is among a share of items spread evenly (1/3: items 2, 5, 8, ...), as image steps among steps."""
+    return math.floor((index + 1) * share) > math.floor(index * share)
 
 
 def preview(pipe, path: Path, steps: int = 15) -> None:
@@ -278,7 +278,7 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
                    preview_every: int = 500, init: str | None = None, image_share: float = 1 / 3,
                    pooled_text_share: float = 0.0, layers_per_block: int | None = None, prompt_clauses: int | None = None,
                    clause_only_share: float = 0.0, context_noise: float = 0.0, pairs: str | None = None,
-                   pair_weight: float = 1.0) -> CameraUNet3D:
+                   pair_weight: float = 1.0, pair_share: float = 1.0) -> CameraUNet3D:
     """Train (or resume) the UNet in `out` on the latents cached in `data`; returns the EMA weights.
 
     init: a saved CameraUNet3D folder to start from when `out` has no checkpoint yet, such as the shipped
@@ -308,6 +308,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     Their targets then differ by what the changed attribute's words draw and nothing else, and `pair_weight` adds
     that difference as a loss term: pair_weight x the v loss of (prediction_a - prediction_b) against
     (target_a - target_b), for the pairs whose captions differ. The log keeps the plain loss, to compare across runs.
+    pair_share: the share of image steps that train on the pairs (spread evenly); the others draw frames of `data`'s
+    clips as without pairs. Session 23 trained on pairs at every image step and lost whole-picture attributes.
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
@@ -343,8 +345,9 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     while step < steps:
         for group in optimizer.param_groups:
             group["lr"] = lr * schedule(step)
-        image_step = is_image_step(step, image_share)
-        pair_step = image_step and pair_batches is not None
+        image_step = spread_evenly(step, image_share)
+        image_index = math.floor(step * image_share)  # image steps before this one
+        pair_step = image_step and pair_batches is not None and spread_evenly(image_index, pair_share)
         if pair_step:
             latents, captions, motion = pair_batches.draw_pairs(images_per_batch // 2)
         else:
