@@ -20,8 +20,8 @@ from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, counterfactual_pairs, render_shards, shard_ids
 from videogen.models.denoiser import CameraUNet3D
 from videogen.models.text_encoder import MAX_PROMPT_TOKENS, encode_text, load_minilm
-from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, spread_evenly, noisy_context,
-                                     snr_weight, train_denoiser, training_scheduler, warm_start)
+from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, noisy_context, snr_weight,
+                                     spread_evenly, train_denoiser, training_scheduler, warm_start)
 from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
 from videogen.train.vae import builtin_vae, cache_latents, shifted_latent_batch, train_vae
