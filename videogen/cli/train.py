@@ -85,15 +85,11 @@ def train_latents_command(
     """Encode rendered clips with a trained VAE, at its own scaling factor: data for fine-tuning a model on it."""
     from diffusers import AutoencoderKL
 
-    from videogen.errors import UsageError
-    from videogen.train.data import shard_ids
     from videogen.train.vae import cache_latents
 
     with usage_errors():
         require_vae_folder(vae)
-        if not shard_ids(data):
-            raise UsageError(f"data: no rendered shards in {data}; make them with videogen train data --out {data}")
-    scaling = cache_latents(str(data), AutoencoderKL.from_pretrained(vae).float(), keep_scaling=True)
+        scaling = cache_latents(str(data), AutoencoderKL.from_pretrained(vae).float(), keep_scaling=True)
     typer.echo(f"latents cached in {data}, scaling factor {scaling:.4f}")
 
 
@@ -170,23 +166,17 @@ def train_denoiser_command(
                                                                "its camera input is weak)."),
 ):
     """Train the camera-conditioned temporal UNet on the cached latents (previews every 500 steps), then evaluate it."""
-    from videogen.errors import UsageError
     from videogen.eval.evaluate import EvalSettings
     from videogen.train.denoiser import train_denoiser
     from videogen.train.export import evaluate_run
 
     with usage_errors():
         require_vae_folder(vae)
-        if pairs is None:
-            for name, value in (("pair_weight", pair_weight), ("pair_share", pair_share)):
-                if value is not None:
-                    raise UsageError(f"{name}: got {value}; it only applies to the counterfactual pairs, so give --pairs FOLDER too")
         train_denoiser(str(data), str(vae), str(out), steps, lr=lr, init=str(init) if init else None, image_share=image_share,
                        pooled_text_share=pooled_text_share, layers_per_block=layers_per_block,
                        prompt_clauses=prompt_clauses, clause_only_share=clause_only_share,
                        context_noise=context_noise, pairs=str(pairs) if pairs else None,
-                       pair_weight=1.0 if pair_weight is None else pair_weight,
-                       pair_share=1.0 if pair_share is None else pair_share)
+                       pair_weight=pair_weight, pair_share=pair_share)
         if eval_prompts == 0:
             return
         with step_progress("evaluating") as progress:

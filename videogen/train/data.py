@@ -65,6 +65,14 @@ def shard_ids(folder: str | os.PathLike, kind: str = SCENES) -> list[int]:
     return sorted(int(path.name[len(prefix) : len(prefix) + 5]) for path in Path(folder).glob(prefix + "*") if not path.name.startswith("."))
 
 
+def rendered_shard_ids(folder: str | os.PathLike, setting: str = "data") -> list[int]:
+    """The complete shards in a folder, or one UsageError line naming `setting` and the command that renders them."""
+    shards = shard_ids(folder)
+    if not shards:
+        raise UsageError(f"{setting}: no rendered shards in {folder}; run `videogen train data --out {folder}` first")
+    return shards
+
+
 @dataclasses.dataclass
 class ClipStore:
     """The shards of a folder: clips (N, F, H, W, 3) uint8 (memory-mapped), scenes, and latents if cached."""
@@ -77,9 +85,7 @@ class ClipStore:
     def load(cls, folder: str | os.PathLike, with_latents: bool = False, setting: str = "data") -> "ClipStore":
         """The folder's shards (with latents: the encoded ones only), or one UsageError line naming `setting`."""
         folder = Path(folder)
-        shards = shard_ids(folder)
-        if not shards:
-            raise UsageError(f"{setting}: no rendered shards in {folder}; run `videogen train data --out {folder}` first")
+        shards = rendered_shard_ids(folder, setting)
         if with_latents:
             shards = shard_ids(folder, LATENTS)
         if not shards:

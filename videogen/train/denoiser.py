@@ -278,7 +278,7 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
                    preview_every: int = 500, init: str | None = None, image_share: float = 1 / 3,
                    pooled_text_share: float = 0.0, layers_per_block: int | None = None, prompt_clauses: int | None = None,
                    clause_only_share: float = 0.0, context_noise: float = 0.0, pairs: str | None = None,
-                   pair_weight: float = 1.0, pair_share: float = 1.0) -> CameraUNet3D:
+                   pair_weight: float | None = None, pair_share: float | None = None) -> CameraUNet3D:
     """Train (or resume) the UNet in `out` on the latents cached in `data`; returns the EMA weights.
 
     init: a saved CameraUNet3D folder to start from when `out` has no checkpoint yet, such as the shipped
@@ -307,9 +307,11 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     noised with the same noise to the same timestep, their captions made with the same choices and augmented alike.
     Their targets then differ by what the changed attribute's words draw and nothing else, and `pair_weight` adds
     that difference as a loss term: pair_weight x the v loss of (prediction_a - prediction_b) against
-    (target_a - target_b), for the pairs whose captions differ. The log keeps the plain loss, to compare across runs.
-    pair_share: the share of image steps that train on the pairs (spread evenly); the others draw frames of `data`'s
-    clips as without pairs. Session 23 trained on pairs at every image step and lost whole-picture attributes.
+    (target_a - target_b), for the pairs whose captions differ (None: 1). The log keeps the plain loss, to compare
+    across runs.
+    pair_share: the share of image steps that train on the pairs (spread evenly; None: 1); the others draw frames of
+    `data`'s clips as without pairs. Session 23 trained on pairs at every image step and lost whole-picture attributes.
+    pair_weight or pair_share without pairs is a UsageError.
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
@@ -325,7 +327,12 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
             raise UsageError(f"clause_only_share: {clause_only_share} needs a UNet that reads prompt clauses; give "
                              f"prompt_clauses (--prompt-clauses 8), or an init or run saved with them")
 
-    store = ClipStore.load(data, with_latents=True)  # bad folders are refused before the run folder is made
+    if pairs is None:  # bad settings and folders are refused before the run folder is made
+        for name, value in (("pair_weight", pair_weight), ("pair_share", pair_share)):
+            if value is not None:
+                raise UsageError(f"{name}: got {value}; it only applies to the counterfactual pairs, so give --pairs FOLDER too")
+    pair_weight, pair_share = (1.0 if value is None else value for value in (pair_weight, pair_share))
+    store = ClipStore.load(data, with_latents=True)
     pair_store = None if pairs is None else ClipStore.load(pairs, with_latents=True, setting="pairs")
     pair_indices = None if pair_store is None else counterfactual_pairs(pair_store.scenes)
     run = start_run(out, CameraUNet3D, build, lr, weight_decay=0.01, seed=seed, check=check,

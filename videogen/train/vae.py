@@ -25,7 +25,7 @@ from diffusers import AutoencoderKL
 import cameras
 
 from videogen.eval.metrics import psnr as image_psnr
-from videogen.train.data import LATENTS, ClipStore, save_array, shard_ids
+from videogen.train.data import LATENTS, ClipStore, rendered_shard_ids, save_array
 from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
 
 KL_WEIGHT = 1e-6
@@ -194,12 +194,13 @@ def cache_latents(data: str, vae: AutoencoderKL, batch: int = 64, max_shards: in
     the VAE's config so the pipeline divides by it before decoding. keep_scaling uses the VAE's own factor
     instead, for new data under a trained model (its UNet expects that scale). max_shards limits the work
     (encoding is the slow part on a CPU: about 24 frames/s on 2 cores; a bfloat16 copy is 1.6x faster on CPUs with
-    avx512_bf16 and 40x slower on those without). log gets a line per encoded shard.
+    avx512_bf16 and 40x slower on those without). log gets a line per encoded shard. A folder with no rendered
+    shards is a UsageError.
     """
     folder = Path(data)
     vae = vae.eval()
     encoded = {}
-    for shard in shard_ids(folder)[:max_shards]:
+    for shard in rendered_shard_ids(folder)[:max_shards]:
         clips = np.load(folder / f"clips_{shard:05d}.npy", mmap_mode="r")
         count, frames = clips.shape[:2]
         flat = np.asarray(clips).reshape(count * frames, *clips.shape[2:])  # (N, F, H, W, 3) -> (N*F, H, W, 3)
