@@ -24,7 +24,7 @@ from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivi
                                      spread_evenly, train_denoiser, training_scheduler, warm_start)
 from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
-from videogen.train.vae import builtin_vae, cache_latents, shifted_latent_batch, train_vae
+from videogen.train.vae import DISCRIMINATOR, PatchDiscriminator, builtin_vae, cache_latents, shifted_latent_batch, train_vae
 from videogen.world import changed_attributes
 
 
@@ -145,6 +145,35 @@ def test_shift_share_needs_a_decoder_fine_tune_on_whole_frames(tmp_path):
         train_vae(str(data), str(tmp_path / "vae"), steps=1, batch=2, crop=128, shift_share=0.5)
     with pytest.raises(ValueError, match="needs whole frames"):
         train_vae(str(data), str(tmp_path / "vae"), steps=1, batch=2, crop=32, decoder_only=True, shift_share=0.5)
+
+
+def test_adversarial_decoder_fine_tune_trains_saves_and_resumes_its_discriminator(tmp_path):
+    """`adversarial_weight` trains a PatchGAN beside the decoder, logs its loss, keeps it beside the checkpoint and
+    trains it further when the run resumes; the encoder stays as it was."""
+    assert PatchDiscriminator()(torch.zeros(2, 3, 128, 128)).shape == (2, 1, 15, 15)  # one logit per 46 px patch
+    data = tmp_path / "data"
+    render_shards(data, num_clips=4, num_frames=2, size=128, shard_size=4, log=lambda line: None)
+    builtin_vae(widths=(32, 32, 32, 32)).save_pretrained(tmp_path / "vae")
+    settings = dict(batch=2, crop=None, init=str(tmp_path / "vae"), decoder_only=True, adversarial_weight=0.5,
+                    log_every=1, checkpoint_every=1)
+    train_vae(str(data), str(tmp_path / "decoder"), steps=1, **settings)
+    first = torch.load(tmp_path / "decoder" / DISCRIMINATOR)["model"]
+    tuned = train_vae(str(data), str(tmp_path / "decoder"), steps=2, **settings)
+    records = [json.loads(line) for line in (tmp_path / "decoder" / "log.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in records] == [1, 2] and all(record["discriminator_loss"] > 0 for record in records)
+    resumed = torch.load(tmp_path / "decoder" / DISCRIMINATOR)["model"]
+    assert not all(torch.equal(weight, resumed[name]) for name, weight in first.items())  # step 2 updated the step-1 one
+    original = AutoencoderKL.from_pretrained(tmp_path / "vae")
+    assert all(torch.equal(weight, original.encoder.state_dict()[name]) for name, weight in tuned.encoder.state_dict().items())
+
+
+def test_negative_adversarial_weight_is_one_error_line(tmp_path):
+    builtin_vae(widths=(32, 32, 32, 32)).save_pretrained(tmp_path / "vae")
+    result = CliRunner().invoke(app, ["train", "decoder", "--data", str(tmp_path / "data"), "--vae", str(tmp_path / "vae"),
+                                      "--out", str(tmp_path / "decoder"), "--adversarial-weight", "-1"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "adversarial weight: got -1; it must be 0 or more" in result.output
+    assert not (tmp_path / "decoder").exists()
 
 
 def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):

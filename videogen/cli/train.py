@@ -112,12 +112,16 @@ def train_decoder_command(
     shift_share: float = typer.Option(0.5, min=0.0, max=1.0,
                                       help="Share of each batch that is latents warped by a random camera move, "
                                            "as latent shifting warps them (0: plain frames only)."),
+    adversarial_weight: float = typer.Option(0.0, help="Weight of a PatchGAN's loss, trained beside the decoder: "
+                                                       "sharp detail instead of the average (0: none)."),
 ):
     """Fine-tune the VAE's decoder alone on whole frames (the encoder, so the cached latents, stay as they are)."""
     from videogen.train.vae import train_vae
 
-    train_vae(str(data), str(out), steps, batch=batch, crop=None, lr=1e-4, init=str(vae), decoder_only=True,
-              edge_weight=edge_weight, shift_share=shift_share)
+    with usage_errors():
+        require_vae_folder(vae)
+        train_vae(str(data), str(out), steps, batch=batch, crop=None, lr=1e-4, init=str(vae), decoder_only=True,
+                  edge_weight=edge_weight, shift_share=shift_share, adversarial_weight=adversarial_weight)
     typer.echo(f"{out / 'vae'}: export with --vae {out / 'vae'}")
 
 

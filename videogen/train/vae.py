@@ -1,7 +1,7 @@
 """Train the built-in 8x VAE (diffusers AutoencoderKL) on world frames: 128x128 RGB -> 4x16x16 latents.
 
 Loss: L1 + MSE reconstruction plus a small KL term (Kingma & Welling 2014; the weighting of Rombach et al.
-2022 without the perceptual and adversarial terms, which need downloaded networks). Trained first on random
+2022 without the perceptual term, which needs a downloaded network). Trained first on random
 crops (cheap), then on whole frames: GroupNorm's statistics differ between a crop and a whole frame, which
 cost 4 dB (23.2 dB on 48px crops vs 19.2 dB on whole frames before the whole-frame phase).
 
@@ -9,7 +9,9 @@ A trained VAE's decoder can then be fine-tuned alone (`decoder_only`): the encod
 latents and a UNet trained on them stay valid, and an L1 loss on image gradients (`edge_weight`) asks for
 the sharp edges that L1 + MSE alone average away. Part of each batch (`shift_share`) can be latents warped the
 way the pipeline's latent shifting warps them, so the decoder learns to draw a warped latent as the warped picture
-(decoding shifted latents of rendered clips had lost 60% of the camera's motion).
+(decoding shifted latents of rendered clips had lost 60% of the camera's motion). An adversarial term
+(`adversarial_weight`, a PatchGAN trained beside the decoder from scratch) asks for the detail L1 + MSE blur away:
+small subjects, stripes, film grain.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from diffusers import AutoencoderKL
 
 import cameras
 
+from postprocess.files import atomic_path
+from videogen.errors import UsageError
 from videogen.eval.metrics import psnr as image_psnr
 from videogen.train.data import LATENTS, ClipStore, rendered_shard_ids, save_array
 from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
@@ -119,10 +123,79 @@ def image_gradient_l1(reconstructed: torch.Tensor, images: torch.Tensor) -> torc
     return (difference.diff(dim=-1).abs().mean() + difference.diff(dim=-2).abs().mean()) / 2
 
 
+class PatchDiscriminator(torch.nn.Module):
+    """PatchGAN (Isola et al. 2017): a real/fake logit for each overlapping 46 px patch of a picture, so it judges
+    texture and small objects rather than layout; spectral norm (Miyato et al. 2018) keeps it from overpowering a
+    decoder that is fine-tuned, not trained from scratch."""
+
+    def __init__(self, widths: tuple[int, ...] = (32, 64, 128)):
+        super().__init__()
+        layers, channels = [], 3
+        for width in widths:  # each halves the side: 128 -> 64 -> 32 -> 16
+            layers += [spectral_conv(channels, width, stride=2), torch.nn.LeakyReLU(0.2)]
+            channels = width
+        layers.append(spectral_conv(channels, 1, stride=1))
+        self.layers = torch.nn.Sequential(*layers)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.layers(images)  # (B, 3, H, W) in [-1, 1] -> (B, 1, H/8 - 1, W/8 - 1) logits
+
+
+def spectral_conv(channels_in: int, channels_out: int, stride: int) -> torch.nn.Module:
+    """A 4x4 convolution under spectral normalisation."""
+    return torch.nn.utils.parametrizations.spectral_norm(torch.nn.Conv2d(channels_in, channels_out, 4, stride, padding=1))
+
+
+def hinge_losses(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The discriminator's hinge loss (Lim & Ye 2017), as in Esser et al. 2021's VQGAN."""
+    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+
+DISCRIMINATOR = "discriminator.pt"
+
+
+class Adversary:
+    """The PatchGAN, its optimizer and its checkpoint beside the run's (resumed with it)."""
+
+    def __init__(self, folder: Path, device: str):
+        self.path = folder / DISCRIMINATOR
+        self.network = PatchDiscriminator().to(device)
+        self.optimizer = torch.optim.Adam(self.network.parameters(), lr=1e-4, betas=(0.5, 0.9))
+        if self.path.exists():
+            state = torch.load(self.path, map_location=device)
+            self.network.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+
+    def generator_loss(self, reconstructed: torch.Tensor, reconstruction_loss: torch.Tensor,
+                       last_layer: torch.Tensor) -> torch.Tensor:
+        """How real the discriminator finds the reconstructions (lower: more), through its frozen weights, scaled as
+        Esser et al. 2021 (eq. 7) scale it: to the reconstruction loss's gradient norm at the decoder's last layer,
+        so the weight means the same whatever the two losses' sizes."""
+        self.network.requires_grad_(False)
+        loss = -self.network(reconstructed).mean()
+        self.network.requires_grad_(True)
+        reconstruction_gradient = torch.autograd.grad(reconstruction_loss, last_layer, retain_graph=True)[0]
+        adversarial_gradient = torch.autograd.grad(loss, last_layer, retain_graph=True)[0]
+        scale = (reconstruction_gradient.norm() / (adversarial_gradient.norm() + 1e-4)).clamp(max=1e4).detach()
+        return scale * loss
+
+    def step(self, images: torch.Tensor, reconstructed: torch.Tensor) -> float:
+        """One discriminator update on real images against the (detached) reconstructions; returns its loss."""
+        loss = hinge_losses(self.network(images), self.network(reconstructed.detach()))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def save(self) -> None:
+        with atomic_path(self.path) as temporary:
+            torch.save({"model": self.network.state_dict(), "optimizer": self.optimizer.state_dict()}, temporary)
+
+
 def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None = 48, lr: float = 4e-4, seed: int = 0,
               log_every: int = 50, checkpoint_every: int = 250, init: str | None = None, decoder_only: bool = False,
               edge_weight: float = 0.0, latent_channels: int | None = None, widths: tuple[int, ...] | None = None,
-              shift_share: float = 0.0) -> AutoencoderKL:
+              shift_share: float = 0.0, adversarial_weight: float = 0.0) -> AutoencoderKL:
     """Train (or resume) the VAE in `out`; returns the EMA weights. Same code on CPU and CUDA.
 
     init: a saved VAE folder to start from (default: the built-in architecture, random); decoder_only: train the
@@ -130,9 +203,12 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
     widths (channels per level): of a new VAE (None: the built-in ones; a resumed or `init` one keeps its own, and a
     resumed one must match what is given); shift_share: with
     decoder_only, the share of each batch that is shifted latents (shifted_latent_batch) rather than plain frames;
-    crop None: whole frames."""
+    adversarial_weight: weight of the PatchGAN's generator loss, relative to the reconstruction loss (0: none; Rombach
+    et al. 2022 use 0.5); crop None: whole frames."""
     if shift_share and not (decoder_only and 0 < shift_share <= 1):
         raise ValueError(f"shift_share {shift_share:g}: needs decoder_only and a share in (0, 1]")
+    if adversarial_weight < 0:
+        raise UsageError(f"adversarial weight: got {adversarial_weight:g}; it must be 0 or more")
     build = ((lambda: builtin_vae(latent_channels or BUILTIN_LATENT_CHANNELS, widths or BUILTIN_WIDTHS)) if init is None
              else (lambda: AutoencoderKL.from_pretrained(init)))
     run = start_run(out, AutoencoderKL, build, lr, weight_decay=0.0, seed=seed,
@@ -151,6 +227,7 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
     if shift_share and crop != train_clips.shape[2]:
         raise ValueError(f"shift_share needs whole frames: crop {crop}, frames {train_clips.shape[2]} px")
     shifted = math.ceil(batch * shift_share)  # at least one shifted pair whenever shift_share > 0
+    adversary = Adversary(folder, device) if adversarial_weight else None
     rng = np.random.default_rng([seed, step])
     while step < steps:
         images = random_crops(train_clips, batch - shifted, crop, rng).to(device)
@@ -164,23 +241,31 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
             posterior = vae.encode(images).latent_dist
             latents, kl = posterior.sample(), KL_WEIGHT * posterior.kl().mean()
         reconstructed = vae.decode(latents).sample
-        loss = F.l1_loss(reconstructed, images) + F.mse_loss(reconstructed, images) + kl
+        reconstruction = F.l1_loss(reconstructed, images) + F.mse_loss(reconstructed, images) + kl
         if edge_weight:
-            loss = loss + edge_weight * image_gradient_l1(reconstructed, images)
+            reconstruction = reconstruction + edge_weight * image_gradient_l1(reconstructed, images)
+        loss = reconstruction
+        if adversary:
+            loss = loss + adversarial_weight * adversary.generator_loss(reconstructed, reconstruction, vae.decoder.conv_out.weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         update_ema(ema, vae, decay=0.995)
+        discriminator_loss = adversary.step(images, reconstructed) if adversary else None
         step += 1
-        log.add(loss.item(), batch)
+        log.add(reconstruction.item(), batch)  # the adversarial term's size says nothing by itself
         if step % log_every == 0:
             scores = {"psnr": psnr(ema.cpu(), held_out)} if step % checkpoint_every == 0 else {}
             if scores and shift_share:
                 scores["shifted_psnr"] = shifted_psnr(ema, held_out_clips)
+            if adversary:
+                scores["discriminator_loss"] = round(discriminator_loss, 4)
             log.flush(step, **scores)
             ema.to(device)
         if step % checkpoint_every == 0 or step == steps:
             save_checkpoint(folder, vae, optimizer, step, ema)
+            if adversary:
+                adversary.save()
     ema.save_pretrained(folder / "vae")
     return ema
 
