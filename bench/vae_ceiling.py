@@ -1,10 +1,10 @@
 """How much of a prompt a VAE keeps: the eval judge's adherence on rendered truth passed through each VAE, beside
 the same truth under a plain Gaussian blur (the peer: losing detail the way a blur does, at a similar PSNR).
 
-    python bench/vae_ceiling.py [--vae videogen/models/builtin/landscapes/vae] [--vae OTHER ...] [--sheet out.png]
+    python bench/vae_ceiling.py [--vae videogen/models/builtin/landscapes/vae] [--vae OTHER ...] [--frames 4] [--sheet out.png]
 
 The truth is the development prompt set (make_prompt_set(per_group=48, per_camera=0, seed=11): 144 scenes, none
-in the eval report's set), 4 frames each at 128 px. Each VAE encodes (posterior mode) and decodes every frame, as
+in the eval report's set), 4 frames each at 128 px (`--frames`: the judge reads 4, repeating fewer). Each VAE encodes (posterior mode) and decodes every frame, as
 the eval's "vae ceiling" does; no denoiser can show more of a prompt than its VAE keeps. Prints PSNR, adherence
 (mean, and seen / held-out phrasing / held-out combination), per-attribute adherence, and each source's three
 commonest misreadings. --sheet writes the first frames of 12 scenes: truth on top, one row per VAE.
@@ -43,12 +43,13 @@ def adherence(judge, prompts, clips) -> dict:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--vae", action="append", help="a VAE folder (repeatable)")
+    parser.add_argument("--frames", type=int, default=4, help="frames per scene (1: what the development set's first frame keeps)")
     parser.add_argument("--sheet", help="PNG contact sheet: truth, then each VAE's round trip")
     args = parser.parse_args()
     vae_folders = args.vae or ["videogen/models/builtin/landscapes/vae"]
     torch.manual_seed(0)
     prompts = make_prompt_set(per_group=48, per_camera=0, seed=11)
-    truth = [render_clip(p.scene, 4, 128, 128) for p in prompts]
+    truth = [render_clip(p.scene, args.frames, 128, 128) for p in prompts]
     blurs = {f"Gaussian blur, sigma {sigma:g} px (peer)": [np.stack([cv2.GaussianBlur(frame, (0, 0), sigma) for frame in clip])
                                                            for clip in truth] for sigma in BLUR_SIGMAS}
     round_trips = {}
@@ -57,7 +58,7 @@ def main():
         round_trips[f"VAE {folder} ({vae.config.latent_channels} channels)"] = vae_round_trip(SimpleNamespace(vae=vae), truth)
     sources = {"rendered truth": truth, **blurs, **round_trips}
     judge = load_judge()
-    print(f"{len(prompts)} development scenes, 4 frames at 128 px; adherence: mean (seen / held-out phrasing / held-out combination)\n")
+    print(f"{len(prompts)} development scenes, {args.frames} frames at 128 px; adherence: mean (seen / held-out phrasing / held-out combination)\n")
     print("| source | PSNR | adherence | " + " | ".join(ATTRIBUTES) + " | commonest misreadings |")
     print("|---|---|---|" + "---|" * len(ATTRIBUTES) + "---|")
     for name, clips in sources.items():
