@@ -167,12 +167,17 @@ def test_adversarial_decoder_fine_tune_trains_saves_and_resumes_its_discriminato
     assert all(torch.equal(weight, original.encoder.state_dict()[name]) for name, weight in tuned.encoder.state_dict().items())
 
 
-def test_negative_adversarial_weight_is_one_error_line(tmp_path):
+def test_decoder_fine_tune_bad_input_is_one_error_line_and_no_run_folder(tmp_path):
     builtin_vae(widths=(32, 32, 32, 32)).save_pretrained(tmp_path / "vae")
     result = CliRunner().invoke(app, ["train", "decoder", "--data", str(tmp_path / "data"), "--vae", str(tmp_path / "vae"),
                                       "--out", str(tmp_path / "decoder"), "--adversarial-weight", "-1"])
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert "adversarial weight: got -1; it must be 0 or more" in result.output
+    assert not (tmp_path / "decoder").exists()
+    result = CliRunner().invoke(app, ["train", "decoder", "--data", str(tmp_path / "data"), "--vae", str(tmp_path / "vae"),
+                                      "--out", str(tmp_path / "decoder")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert f"data: no rendered shards in {tmp_path / 'data'}" in result.output
     assert not (tmp_path / "decoder").exists()
 
 

@@ -209,6 +209,7 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
         raise ValueError(f"shift_share {shift_share:g}: needs decoder_only and a share in (0, 1]")
     if adversarial_weight < 0:
         raise UsageError(f"adversarial weight: got {adversarial_weight:g}; it must be 0 or more")
+    store = ClipStore.load(data)  # before the run folder is made, so missing data leaves nothing behind
     build = ((lambda: builtin_vae(latent_channels or BUILTIN_LATENT_CHANNELS, widths or BUILTIN_WIDTHS)) if init is None
              else (lambda: AutoencoderKL.from_pretrained(init)))
     run = start_run(out, AutoencoderKL, build, lr, weight_decay=0.0, seed=seed,
@@ -218,7 +219,6 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
         vae.encoder.requires_grad_(False)
         vae.quant_conv.requires_grad_(False)
     log = TrainLog(folder, "images")
-    store = ClipStore.load(data)
     holdout = max(1, min(8, len(store.clips) // 4))
     held_out_clips = np.asarray(store.clips[-holdout:])  # the last clips, never trained on
     held_out = held_out_clips[:, 0]
