@@ -1,7 +1,7 @@
 """Prompt adherence of models side by side on the development set, beside the rendered truth (the peer: what the
 judge reads when the picture is right).
 
-    python bench/dev_adherence.py [MODEL ...] [--frames 2] [--guidance 7.5] [--confusions GROUP]
+    python bench/dev_adherence.py [MODEL ...] [--frames 2] [--guidance 7.5] [--confusions GROUP] [--vae-ceiling]
 
 MODEL is builtin:NAME or a model folder (default: builtin:landscapes). The development set is bench/dev_prompts.yaml:
 96 prompts, 32 in each adherence group (seen phrasing, held-out phrasing, held-out combination), none in the eval
@@ -11,7 +11,8 @@ and its numbers compare across sessions. Each prompt renders `--frames` frames a
 index, and the eval's judge reads them (288 judgements a group: about 0.03 of noise). About 4 minutes a model on
 2 CPU threads at 2 frames. `--confusions heldout_phrasing` also prints, per model and attribute, what the judge read
 for each value asked in that group ("all": every group), which tells a value drawn as another (the words were
-misread) from one drawn as nothing (the subject or trees left out).
+misread) from one drawn as nothing (the subject or trees left out). `--vae-ceiling` adds, per model, the truth passed
+through its VAE: the most its denoiser can show of these prompts.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from videogen import load_pipeline
-from videogen.eval.evaluate import adherence_summary
+from videogen.eval.evaluate import adherence_summary, vae_round_trip
 from videogen.eval.judge import ATTRIBUTES, judge_frames, load_judge
 from videogen.eval.prompts import GROUPS, load_prompt_set
 from videogen.world import render_clip
@@ -58,13 +59,17 @@ def main():
     parser.add_argument("--frames", type=int, default=2)
     parser.add_argument("--guidance", type=float, default=7.5)
     parser.add_argument("--confusions", choices=("all", *GROUPS), help="print what the judge read per value asked")
+    parser.add_argument("--vae-ceiling", action="store_true", help="add each model's VAE round trip of the truth")
     args = parser.parse_args()
     prompts = load_prompt_set(PROMPTS)
     judge = load_judge()
-    rows = {"rendered truth (peer)": scores(judge, prompts, [render_clip(p.scene, args.frames, 128, 128) for p in prompts])[0]}
+    truth = [render_clip(p.scene, args.frames, 128, 128) for p in prompts]
+    rows = {"rendered truth (peer)": scores(judge, prompts, truth)[0]}
     for model in args.models:
         pipe = load_pipeline(model)
         pipe.set_progress_bar_config(disable=True)
+        if args.vae_ceiling:
+            rows[f"{model}: its VAE's round trip of the truth"] = scores(judge, prompts, vae_round_trip(pipe, truth))[0]
         start = time.perf_counter()
         clips = [pipe(p.prompt, num_frames=args.frames, num_inference_steps=25, guidance_scale=args.guidance,
                       seed=index).frames[0] for index, p in enumerate(prompts)]

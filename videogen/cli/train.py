@@ -112,8 +112,9 @@ def train_decoder_command(
     shift_share: float = typer.Option(0.5, min=0.0, max=1.0,
                                       help="Share of each batch that is latents warped by a random camera move, "
                                            "as latent shifting warps them (0: plain frames only)."),
-    adversarial_weight: float = typer.Option(0.0, help="Weight of a PatchGAN's loss, trained beside the decoder: "
-                                                       "sharp detail instead of the average (0: none)."),
+    adversarial_weight: float = typer.Option(0.0, help="Weight of a PatchGAN's loss, trained beside the decoder, "
+                                                       "relative to the reconstruction loss: sharp detail instead of "
+                                                       "the average (0: none; 0.5 as Rombach et al. 2022)."),
 ):
     """Fine-tune the VAE's decoder alone on whole frames (the encoder, so the cached latents, stay as they are)."""
     from videogen.train.vae import train_vae
