@@ -24,7 +24,8 @@ from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivi
                                      spread_evenly, train_denoiser, training_scheduler, warm_start)
 from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
-from videogen.train.vae import DISCRIMINATOR, PatchDiscriminator, builtin_vae, cache_latents, shifted_latent_batch, train_vae
+from videogen.train.vae import (DISCRIMINATOR, GROWN_LOG_VARIANCE, PatchDiscriminator, builtin_vae, cache_latents,
+                                grow_latent_channels, shifted_latent_batch, train_vae)
 from videogen.world import changed_attributes
 
 
@@ -183,7 +184,8 @@ def test_decoder_fine_tune_bad_input_is_one_error_line_and_no_run_folder(tmp_pat
 
 def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
     """A VAE with 8 latent channels (`videogen train vae`, both phases): the UNet trained on it gets 8 channels,
-    warm-started from a 4-channel UNet (every weight but conv_in/conv_out kept), and the exported model renders."""
+    warm-started from a 4-channel UNet (every weight kept, conv_in and conv_out for the old channels, so it predicts
+    what the old one does there and zero for the new channels), and the exported model renders."""
     data = tmp_path / "data"
     render_shards(data, num_clips=2, num_frames=8, size=128, shard_size=2, log=lambda line: None)
     result = CliRunner().invoke(app, ["train", "vae", "--data", str(data), "--out", str(tmp_path / "vae"), "--steps", "1",
@@ -195,12 +197,19 @@ def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
     assert config["latent_channels"] == 8 and config["block_out_channels"] == [32, 64, 64, 96]
     assert ClipStore.load(data, with_latents=True).latents.shape == (2, 8, 8, 16, 16)
 
-    old = builtin_denoiser()
+    old = builtin_denoiser().eval()
+    with torch.no_grad():
+        old.conv_in.weight[:, 4:].normal_(std=0.1)  # a trained camera input, to be found at its new place
     old.save_pretrained(tmp_path / "old")
     new = train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(tmp_path / "run"), steps=0, init=str(tmp_path / "old"))
     assert new.config.in_channels == new.config.out_channels == 8
     kept = {name for name, weight in old.state_dict().items() if torch.equal(weight, new.state_dict()[name])}
     assert set(old.state_dict()) - kept == {"conv_in.weight", "conv_out.weight", "conv_out.bias"}
+    latents, camera, text = torch.randn(1, 8, 2, 16, 16), torch.randn(1, 4, 2, 16, 16), torch.randn(1, 5, 384)
+    with torch.no_grad():
+        grown = new.eval()(latents, 500, text, camera=camera).sample
+        torch.testing.assert_close(grown[:, :4], old(latents[:, :4], 500, text, camera=camera).sample)
+    assert grown[:, 4:].abs().max() == 0
 
     train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(tmp_path / "run"), steps=1, clips_per_batch=1,
                    images_per_batch=2, preview_every=0)
@@ -309,6 +318,80 @@ def test_vae_run_starts_from_saved_weights_with_their_architecture(tmp_path):
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert f"vae: {tmp_path / 'nothing'} has no config.json, so it is not a saved VAE folder" in result.output
     assert not (tmp_path / "other").exists()
+
+
+def test_grown_vae_encodes_and_decodes_its_old_channels_as_before():
+    """grow_latent_channels adds latent channels to a trained VAE without changing what it does: the old channels'
+    means and log-variances and the decoded picture are the original's; the new channels start with small noise."""
+    torch.manual_seed(0)
+    vae = builtin_vae(widths=(32, 32, 32, 32)).eval()
+    grown = grow_latent_channels(vae, 6).eval()
+    images = torch.rand(2, 3, 128, 128) * 2 - 1
+    with torch.no_grad():
+        before, after = vae.encode(images).latent_dist, grown.encode(images).latent_dist
+        assert after.mean.shape == (2, 6, 16, 16)
+        torch.testing.assert_close(after.mean[:, :4], before.mean)
+        torch.testing.assert_close(after.logvar[:, :4], before.logvar)
+        torch.testing.assert_close(after.logvar[:, 4:], torch.full_like(after.logvar[:, 4:], GROWN_LOG_VARIANCE))
+        assert after.mean[:, 4:].abs().mean() > 0  # random encoder rows: the new channels get a gradient
+        torch.testing.assert_close(grown.decode(after.mean).sample, vae.decode(before.mean).sample)
+
+
+def test_vae_grown_from_init_keeps_the_init_channels_and_scaling(tmp_path):
+    """`train vae --init FOLDER --latent-channels N --anchor-weight W` grows the saved VAE, trains it with its old
+    channels anchored (logged as anchor_loss) and caches latents at the init's scaling factor, so a UNet trained on
+    the init's latents still reads the old channels."""
+    data = tmp_path / "data"
+    render_shards(data, num_clips=2, num_frames=2, size=128, shard_size=2, log=lambda line: None)
+    saved = builtin_vae(widths=(32, 32, 32, 32))
+    saved.register_to_config(scaling_factor=0.5)
+    saved.save_pretrained(tmp_path / "saved")
+    result = CliRunner().invoke(app, ["train", "vae", "--data", str(data), "--out", str(tmp_path / "run"), "--steps", "1",
+                                      "--batch", "2", "--whole-frame-steps", "1", "--init", str(tmp_path / "saved"),
+                                      "--latent-channels", "6", "--anchor-weight", "1", "--lr", "1e-4"])
+    assert result.exit_code == 0, result.output
+    assert "scaling factor 0.5000" in result.output and "grown channels rescaled by" in result.output
+    latents = ClipStore.load(data, with_latents=True).latents.astype(np.float32)
+    assert latents.shape == (2, 2, 6, 16, 16)
+    spreads = latents.std(axis=(0, 1, 3, 4))
+    assert np.allclose(spreads[4:], latents[:, :, :4].std(), rtol=0.1), spreads  # one scaling factor fits every channel
+
+    images = torch.from_numpy(ClipStore.load(data).clips[:, 0].copy()).permute(0, 3, 1, 2).float() / 127.5 - 1
+    evened = AutoencoderKL.from_pretrained(tmp_path / "run" / "vae").eval()
+    state = torch.load(tmp_path / "run" / CHECKPOINT, weights_only=False)
+    trained = AutoencoderKL.from_config(state["config"]).eval()
+    trained.load_state_dict(state["ema"])
+    with torch.no_grad():  # the rescaling leaves the round trip as the training left it
+        torch.testing.assert_close(evened.decode(evened.encode(images).latent_dist.mean).sample,
+                                   trained.decode(trained.encode(images).latent_dist.mean).sample, atol=1e-4, rtol=1e-4)
+    with torch.no_grad():
+        init_means = saved.eval().encode(images).latent_dist.mean
+    drift = {}
+    for weight in (0.0, 100.0):  # the anchor holds the old channels where the init's encoder put them
+        run = tmp_path / f"anchor{weight:g}"
+        vae = train_vae(str(data), str(run), steps=3, batch=2, crop=64, lr=1e-3, init=str(tmp_path / "saved"),
+                        latent_channels=6, anchor_weight=weight, log_every=1)
+        with torch.no_grad():
+            drift[weight] = (vae.eval().encode(images).latent_dist.mean[:, :4] - init_means).abs().mean().item()
+    assert "anchor_loss" in json.loads((tmp_path / "anchor100" / "log.jsonl").read_text().splitlines()[-1])
+    assert drift[100.0] < 0.75 * drift[0.0], drift  # Adam moves every weight about lr a step; the anchor steers where
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--latent-channels", "2"], "latent channels: got 2; {saved} has 4, and a VAE can grow channels but not lose them"),
+    (["--anchor-weight", "-1"], "anchor weight: got -1; it must be 0 or more, and needs an init VAE"),
+    (["--anchor-weight", "1", "--no-init"], "anchor weight: got 1; it must be 0 or more, and needs an init VAE"),
+])
+def test_vae_growth_bad_input_is_one_error_line_and_no_run_folder(tmp_path, flags, message):
+    data = tmp_path / "data"
+    render_shards(data, num_clips=2, num_frames=2, size=128, shard_size=2, log=lambda line: None)
+    builtin_vae(widths=(32, 32, 32, 32)).save_pretrained(tmp_path / "saved")
+    init = [] if "--no-init" in flags else ["--init", str(tmp_path / "saved")]
+    result = CliRunner().invoke(app, ["train", "vae", "--data", str(data), "--out", str(tmp_path / "run"), "--steps", "1",
+                                      *init, *(flag for flag in flags if flag != "--no-init")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert message.format(saved=tmp_path / "saved") in result.output
+    assert not (tmp_path / "run").exists()
 
 
 def test_resuming_a_run_keeps_its_architecture_and_other_settings_name_the_checkpoint(tmp_path):

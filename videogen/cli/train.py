@@ -37,6 +37,7 @@ def train_vae_command(
     out: Path = typer.Option(Path("runs/vae")),
     steps: int = typer.Option(1500, help="Steps on random 48 px crops (cheap)."),
     batch: int = typer.Option(8, help="Crops per step."),
+    lr: float = typer.Option(4e-4, min=0.0, help="AdamW's learning rate (1e-4 suits a run from --init)."),
     whole_frame_steps: int = typer.Option(500, min=0, help="Then steps on 4 whole frames: GroupNorm's statistics differ "
                                                            "between crops and whole frames (4 dB in session 1)."),
     latent_channels: Optional[int] = typer.Option(None, min=1, show_default="a resumed run's, else 4",
@@ -45,20 +46,31 @@ def train_vae_command(
                                          help="Channels of the four levels, 128 px down to 16 px, each a multiple of "
                                               "32; width at 128 px costs the most decode time."),
     init: Optional[Path] = typer.Option(None, help="Start a new run from this saved VAE folder (weights only, e.g. "
-                                                   "runs/vae/vae); it keeps its own widths and latent channels."),
+                                                   "runs/vae/vae); it keeps its own widths, and grows to "
+                                                   "--latent-channels if that is more than its own."),
+    anchor_weight: float = typer.Option(0.0, help="Keep the --init's latent channels where its encoder puts them "
+                                                  "(an MSE of this weight), so a UNet trained on its latents stays a "
+                                                  "warm start; the latents are then cached at its scaling factor."),
 ):
     """Train the 8x VAE (crops, then whole frames; resumable), then cache every clip's latents beside the shards."""
-    from videogen.train.vae import WHOLE_FRAME_BATCH, cache_latents, train_vae
+    from diffusers import AutoencoderKL
+
+    from videogen.train.vae import WHOLE_FRAME_BATCH, cache_latents, even_out_grown_channels, train_vae
 
     with usage_errors():
         levels = None if widths is None else parse_widths(widths)
         if init is not None:
             require_vae_folder(init)
-        start = dict(latent_channels=latent_channels, widths=levels, init=None if init is None else str(init))
+        start = dict(latent_channels=latent_channels, widths=levels, init=None if init is None else str(init),
+                     lr=lr, anchor_weight=anchor_weight)
         vae = train_vae(str(data), str(out), steps, batch=batch, **start)
         if whole_frame_steps:
             vae = train_vae(str(data), str(out), steps + whole_frame_steps, batch=WHOLE_FRAME_BATCH, crop=None, **start)
-    scaling = cache_latents(str(data), vae)
+        grown_from = vae.config.latent_channels if init is None else AutoencoderKL.load_config(init)["latent_channels"]
+        if vae.config.latent_channels > grown_from:
+            factors = even_out_grown_channels(vae, str(data), grown_from)
+            typer.echo(f"grown channels rescaled by {', '.join(f'{factor:.3g}' for factor in factors)} to the old ones' spread")
+    scaling = cache_latents(str(data), vae, keep_scaling=anchor_weight > 0)
     vae.save_pretrained(out / "vae")
     typer.echo(f"{out / 'vae'}: latents cached in {data}, scaling factor {scaling:.4f}")
 

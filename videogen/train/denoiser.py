@@ -97,8 +97,10 @@ def make_identity(block: nn.Module, index: int) -> None:
 
 def warm_start(init: str, latent_channels: int, layers_per_block: int | None = None, prompt_clauses: int | None = None) -> CameraUNet3D:
     """The built-in architecture for latents of `latent_channels` with every weight of a saved CameraUNet3D whose
-    name and shape still fit: all of a saved built-in UNet; all but conv_in and conv_out of one trained on another
-    VAE's latents; all but the camera or text embedding (each starts at zero) of one saved before it existed; all but
+    name and shape still fit: all of a saved built-in UNet; all but conv_in and conv_out of one trained on a VAE with
+    fewer latent channels, whose channels keep their conv_in and conv_out weights while the new ones start at zero
+    (so on a VAE grown from that one, `videogen train vae --init ... --anchor-weight`, the UNet starts as the saved one
+    does); all but the camera or text embedding (each starts at zero) of one saved before it existed; all but
     the input temporal transformer of one saved with it. With more `layers_per_block` than the saved UNet (None: as
     many), the new layers start as identities (see deeper_names and make_identity). prompt_clauses (None: the saved
     UNet's) changes no weight, only what cross-attention is given to read."""
@@ -125,7 +127,24 @@ def warm_start(init: str, latent_channels: int, layers_per_block: int | None = N
                 make_identity(block, index)
     model.load_state_dict({name: value for name, value in renamed.items() if name in fresh and fresh[name].shape == value.shape},
                           strict=False)
+    if latent_channels > saved.config.in_channels:
+        grow_latent_convs(model, saved)
     return model
+
+
+@torch.no_grad()
+def grow_latent_convs(model: CameraUNet3D, saved: CameraUNet3D) -> None:
+    """Give `model` the conv_in and conv_out weights of `saved`, a UNet on fewer latent channels, for those channels
+    (conv_in reads [latent channels, camera channels]); the new channels' weights are zero."""
+    old, new = saved.config.in_channels, model.config.in_channels
+    model.conv_in.weight.zero_()
+    model.conv_in.weight[:, :old] = saved.conv_in.weight[:, :old]
+    model.conv_in.weight[:, new:] = saved.conv_in.weight[:, old:]  # the camera channels
+    model.conv_in.bias.copy_(saved.conv_in.bias)
+    model.conv_out.weight.zero_()
+    model.conv_out.bias.zero_()
+    model.conv_out.weight[:old] = saved.conv_out.weight
+    model.conv_out.bias[:old] = saved.conv_out.bias
 
 
 def training_scheduler() -> DDPMScheduler:

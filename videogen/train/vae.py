@@ -12,6 +12,10 @@ way the pipeline's latent shifting warps them, so the decoder learns to draw a w
 (decoding shifted latents of rendered clips had lost 60% of the camera's motion). An adversarial term
 (`adversarial_weight`, a PatchGAN trained beside the decoder from scratch) asks for the detail L1 + MSE blur away:
 small subjects, stripes, film grain.
+
+A trained VAE can also grow more latent channels (`grow_latent_channels`) and train on with its old channels held
+where they were (`anchor_weight`): the new channels take the detail the old ones drop (small subjects), while a UNet
+trained on the old latents stays a warm start for the new ones.
 """
 
 from __future__ import annotations
@@ -57,6 +61,58 @@ def builtin_vae(latent_channels: int = BUILTIN_LATENT_CHANNELS, widths: tuple[in
         sample_size=128,
         mid_block_add_attention=False,
     )
+
+
+GROWN_LOG_VARIANCE = -5.0  # new channels' sampling noise at first: about the trained ones' (-4.9 in the built-in VAE)
+
+
+def grow_latent_channels(vae: AutoencoderKL, channels: int) -> AutoencoderKL:
+    """A copy of a trained VAE with `channels` latent channels that encodes its old channels and decodes exactly as
+    the original does: the new channels' decoder weights start at zero (their encoder mean rows random, so both get a
+    gradient), their log-variance starts at GROWN_LOG_VARIANCE, and the 1x1 quant convs pass them through."""
+    old = vae.config.latent_channels
+    grown = AutoencoderKL.from_config({**vae.config, "latent_channels": channels})
+    grown.load_state_dict({name: weight for name, weight in vae.state_dict().items()
+                           if weight.shape == grown.state_dict()[name].shape}, strict=False)
+    # the encoder's moments are [means, log-variances]: old channel i sits at i and channels + i
+    moments = torch.cat([torch.arange(old), channels + torch.arange(old)])
+    new = torch.arange(old, channels)
+    with torch.no_grad():
+        grown.encoder.conv_out.weight[moments] = vae.encoder.conv_out.weight
+        grown.encoder.conv_out.bias[moments] = vae.encoder.conv_out.bias
+        grown.encoder.conv_out.weight[channels + new] = 0.0
+        grown.encoder.conv_out.bias[channels + new] = GROWN_LOG_VARIANCE
+        for grown_conv, conv, kept, passed in ((grown.quant_conv, vae.quant_conv, moments, torch.cat([new, channels + new])),
+                                               (grown.post_quant_conv, vae.post_quant_conv, torch.arange(old), new)):
+            grown_conv.weight.zero_()
+            grown_conv.weight[kept[:, None], kept] = conv.weight
+            grown_conv.weight[passed, passed] = 1.0
+            grown_conv.bias.zero_()
+            grown_conv.bias[kept] = conv.bias
+        grown.decoder.conv_in.weight.zero_()
+        grown.decoder.conv_in.weight[:, :old] = vae.decoder.conv_in.weight
+    return grown
+
+
+@torch.no_grad()
+def even_out_grown_channels(vae: AutoencoderKL, data: str, old_channels: int, count: int = 64) -> list[float]:
+    """Rescale each grown latent channel (those past `old_channels`) to the old channels' spread on `count` random
+    frames of `data`, so one scaling factor makes every channel unit-variance for the UNet; exact: the quant conv's
+    rows are multiplied by what the post-quant conv's columns are divided by, so decoding is unchanged. Returns the
+    factors applied."""
+    clips = ClipStore.load(data).clips
+    images = random_crops(clips, count, clips.shape[2], np.random.default_rng(0)).to(vae.device, vae.dtype)
+    means = vae.encode(images).latent_dist.mean  # (count, C, h, w)
+    target = means[:, :old_channels].std()
+    factors = []
+    for channel in range(old_channels, vae.config.latent_channels):
+        factor = (target / means[:, channel].std().clamp(min=1e-6)).item()
+        vae.quant_conv.weight[channel] *= factor
+        vae.quant_conv.bias[channel] *= factor
+        vae.quant_conv.bias[vae.config.latent_channels + channel] += 2 * math.log(factor)  # log-variance scales as factor^2
+        vae.post_quant_conv.weight[:, channel] /= factor
+        factors.append(factor)
+    return factors
 
 
 def random_crops(frames: np.ndarray, batch: int, crop: int, rng: np.random.Generator) -> torch.Tensor:
@@ -195,13 +251,15 @@ class Adversary:
 def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None = 48, lr: float = 4e-4, seed: int = 0,
               log_every: int = 50, checkpoint_every: int = 250, init: str | None = None, decoder_only: bool = False,
               edge_weight: float = 0.0, latent_channels: int | None = None, widths: tuple[int, ...] | None = None,
-              shift_share: float = 0.0, adversarial_weight: float = 0.0) -> AutoencoderKL:
+              shift_share: float = 0.0, adversarial_weight: float = 0.0, anchor_weight: float = 0.0) -> AutoencoderKL:
     """Train (or resume) the VAE in `out`; returns the EMA weights. Same code on CPU and CUDA.
 
     init: a saved VAE folder to start from (default: the built-in architecture, random); decoder_only: train the
     decoder alone on the frozen encoder's latent means; edge_weight: weight of image_gradient_l1; latent_channels and
     widths (channels per level): of a new VAE (None: the built-in ones; a resumed or `init` one keeps its own, and a
-    resumed one must match what is given); shift_share: with
+    resumed one must match what is given; latent_channels above the init's grow it, grow_latent_channels);
+    anchor_weight: weight of an MSE between the init's latent channels and what its encoder makes of the same images,
+    which keeps them where a UNet trained on them expects them; shift_share: with
     decoder_only, the share of each batch that is shifted latents (shifted_latent_batch) rather than plain frames;
     adversarial_weight: weight of the PatchGAN's generator loss, relative to the reconstruction loss (0: none; Rombach
     et al. 2022 use 0.5); crop None: whole frames."""
@@ -209,9 +267,20 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
         raise ValueError(f"shift_share {shift_share:g}: needs decoder_only and a share in (0, 1]")
     if adversarial_weight < 0:
         raise UsageError(f"adversarial weight: got {adversarial_weight:g}; it must be 0 or more")
+    if anchor_weight < 0 or (anchor_weight and (init is None or decoder_only)):
+        raise UsageError(f"anchor weight: got {anchor_weight:g}; it must be 0 or more, and needs an init VAE whose "
+                         f"encoder is trained (not a decoder fine-tune)")
     store = ClipStore.load(data)  # before the run folder is made, so missing data leaves nothing behind
-    build = ((lambda: builtin_vae(latent_channels or BUILTIN_LATENT_CHANNELS, widths or BUILTIN_WIDTHS)) if init is None
-             else (lambda: AutoencoderKL.from_pretrained(init)))
+    initial = None if init is None else AutoencoderKL.from_pretrained(init)
+    if initial is not None and (latent_channels or 0) > initial.config.latent_channels:
+        build = lambda: grow_latent_channels(initial, latent_channels)
+    elif initial is not None:
+        if latent_channels and latent_channels < initial.config.latent_channels:
+            raise UsageError(f"latent channels: got {latent_channels}; {init} has {initial.config.latent_channels}, "
+                             f"and a VAE can grow channels but not lose them")
+        build = lambda: initial
+    else:
+        build = lambda: builtin_vae(latent_channels or BUILTIN_LATENT_CHANNELS, widths or BUILTIN_WIDTHS)
     run = start_run(out, AutoencoderKL, build, lr, weight_decay=0.0, seed=seed,
                     asked={"latent_channels": latent_channels, "block_out_channels": widths})
     folder, device, vae, ema, optimizer, step = run.folder, run.device, run.model, run.ema, run.optimizer, run.step
@@ -228,6 +297,8 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
         raise ValueError(f"shift_share needs whole frames: crop {crop}, frames {train_clips.shape[2]} px")
     shifted = math.ceil(batch * shift_share)  # at least one shifted pair whenever shift_share > 0
     adversary = Adversary(folder, device) if adversarial_weight else None
+    anchor = AutoencoderKL.from_pretrained(init).to(device).eval().requires_grad_(False) if anchor_weight else None
+    anchored = slice(0, anchor.config.latent_channels) if anchor else None
     rng = np.random.default_rng([seed, step])
     while step < steps:
         images = random_crops(train_clips, batch - shifted, crop, rng).to(device)
@@ -240,11 +311,17 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
         else:
             posterior = vae.encode(images).latent_dist
             latents, kl = posterior.sample(), KL_WEIGHT * posterior.kl().mean()
+            if anchor:
+                with torch.no_grad():
+                    anchor_means = anchor.encode(images).latent_dist.mean
+                anchor_loss = F.mse_loss(posterior.mean[:, anchored], anchor_means)
         reconstructed = vae.decode(latents).sample
         reconstruction = F.l1_loss(reconstructed, images) + F.mse_loss(reconstructed, images) + kl
         if edge_weight:
             reconstruction = reconstruction + edge_weight * image_gradient_l1(reconstructed, images)
         loss = reconstruction
+        if anchor:
+            loss = loss + anchor_weight * anchor_loss
         if adversary:
             loss = loss + adversarial_weight * adversary.generator_loss(reconstructed, reconstruction, vae.decoder.conv_out.weight)
         optimizer.zero_grad(set_to_none=True)
@@ -260,6 +337,8 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
                 scores["shifted_psnr"] = shifted_psnr(ema, held_out_clips)
             if adversary:
                 scores["discriminator_loss"] = round(discriminator_loss, 4)
+            if anchor:
+                scores["anchor_loss"] = round(anchor_loss.item(), 5)
             log.flush(step, **scores)
             ema.to(device)
         if step % checkpoint_every == 0 or step == steps:
