@@ -25,7 +25,7 @@ from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivi
 from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
 from videogen.train.vae import (DISCRIMINATOR, GROWN_LOG_VARIANCE, PatchDiscriminator, builtin_vae, cache_latents,
-                                grow_latent_channels, shifted_latent_batch, train_vae)
+                                grow_latent_channels, pair_crops, reconstruction_loss, shifted_latent_batch, train_vae)
 from videogen.world import changed_attributes
 
 
@@ -392,6 +392,49 @@ def test_vae_growth_bad_input_is_one_error_line_and_no_run_folder(tmp_path, flag
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert message.format(saved=tmp_path / "saved") in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_pair_crops_are_cut_around_what_the_pair_changes():
+    """A pair whose second frame adds a small square (a subject): both crops hold the square, cut at the same place,
+    and the change mask is the square."""
+    clips = np.full((2, 1, 128, 128, 3), 90, np.uint8)
+    clips[1, 0, 100:108, 10:18] = 250
+    images, changes = pair_crops(clips, np.array([[0, 1]]), count=3, crop=32, rng=np.random.default_rng(0))
+    assert images.shape == (6, 3, 32, 32) and changes.shape == (6, 1, 32, 32)
+    assert torch.equal(changes[0::2], changes[1::2])
+    assert (changes.sum(dim=(1, 2, 3)) == 64).all()  # the whole 8 x 8 square in every crop
+    assert torch.equal(changes.bool(), (images[1::2] - images[0::2]).abs().amax(1, keepdim=True).gt(0).repeat_interleave(2, 0))
+    torch.testing.assert_close(images[0::2], torch.full_like(images[0::2], 90 / 127.5 - 1))  # the first: unchanged
+
+
+def test_weighted_reconstruction_loss_weighs_the_changed_pixels():
+    images, reconstructed = torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 4)
+    reconstructed[..., 0, 0] = 1.0  # one wrong pixel
+    plain = reconstruction_loss(reconstructed, images)
+    assert plain.item() == pytest.approx(2 / 16)  # L1 + MSE of one pixel off by 1, over 16
+    assert reconstruction_loss(reconstructed, images, torch.ones(1, 1, 4, 4)).item() == pytest.approx(plain.item())
+    weights = torch.ones(1, 1, 4, 4)
+    weights[..., 0, 0] = 5.0
+    assert reconstruction_loss(reconstructed, images, weights).item() == pytest.approx(2 * 5 / 20)
+
+
+def test_vae_trains_on_counterfactual_pairs_and_bad_pair_settings_are_one_error_line(tmp_path):
+    data, pairs = tmp_path / "data", tmp_path / "pairs"
+    render_shards(data, num_clips=2, num_frames=2, size=128, shard_size=2, log=lambda line: None)
+    render_shards(pairs, num_clips=4, num_frames=1, size=128, shard_size=4, pairs=True, log=lambda line: None)
+    train_vae(str(data), str(tmp_path / "run"), steps=2, batch=4, crop=32, pairs=str(pairs), pair_weight=4.0,
+              widths=(32, 32, 32, 32), log_every=1)
+    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in records] == [1, 2] and all(record["loss"] > 0 for record in records)
+
+    command = ["train", "vae", "--data", str(data), "--out", str(tmp_path / "bad"), "--steps", "1", "--batch", "2"]
+    for flags, message in ((["--pair-weight", "1"], "pair weight: got 1; it must be 0 or more, and weighs the pairs"),
+                           (["--pairs", str(pairs), "--pair-weight", "-1"], "pair weight: got -1; it must be 0 or more"),
+                           (["--pairs", str(data)], "pairs: clips 0 and 1 are not a counterfactual pair")):
+        result = CliRunner().invoke(app, command + flags)
+        assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+        assert message in result.output
+        assert not (tmp_path / "bad").exists()
 
 
 def test_resuming_a_run_keeps_its_architecture_and_other_settings_name_the_checkpoint(tmp_path):

@@ -51,6 +51,11 @@ def train_vae_command(
     anchor_weight: float = typer.Option(0.0, help="Keep the --init's latent channels where its encoder puts them "
                                                   "(an MSE of this weight), so a UNet trained on its latents stays a "
                                                   "warm start; the latents are then cached at its scaling factor."),
+    pairs: Optional[Path] = typer.Option(None, help="Counterfactual pairs (videogen train data --pairs) to make half of "
+                                                    "each batch, cropped around what each pair changes."),
+    pair_weight: float = typer.Option(0.0, help="Weight added to the pixels a pair's change touches in the "
+                                                "reconstruction loss (1 + this), so small subjects get the VAE's "
+                                                "attention (0: pairs as plain frames)."),
 ):
     """Train the 8x VAE (crops, then whole frames; resumable), then cache every clip's latents beside the shards."""
     from diffusers import AutoencoderKL
@@ -62,7 +67,7 @@ def train_vae_command(
         if init is not None:
             require_vae_folder(init)
         start = dict(latent_channels=latent_channels, widths=levels, init=None if init is None else str(init),
-                     lr=lr, anchor_weight=anchor_weight)
+                     lr=lr, anchor_weight=anchor_weight, pairs=None if pairs is None else str(pairs), pair_weight=pair_weight)
         vae = train_vae(str(data), str(out), steps, batch=batch, **start)
         if whole_frame_steps:
             vae = train_vae(str(data), str(out), steps + whole_frame_steps, batch=WHOLE_FRAME_BATCH, crop=None, **start)

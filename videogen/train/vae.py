@@ -33,7 +33,7 @@ import cameras
 from postprocess.files import atomic_path
 from videogen.errors import UsageError
 from videogen.eval.metrics import psnr as image_psnr
-from videogen.train.data import LATENTS, ClipStore, rendered_shard_ids, save_array
+from videogen.train.data import LATENTS, ClipStore, counterfactual_pairs, rendered_shard_ids, save_array
 from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
 
 KL_WEIGHT = 1e-6
@@ -123,6 +123,38 @@ def random_crops(frames: np.ndarray, batch: int, crop: int, rng: np.random.Gener
         top, left = rng.integers(0, height - crop + 1), rng.integers(0, width - crop + 1)
         out[index] = frames[rng.integers(clips), rng.integers(num_frames), top : top + crop, left : left + crop]
     return torch.from_numpy(out).permute(0, 3, 1, 2).float() / 127.5 - 1  # (B, H, W, 3) -> (B, 3, H, W)
+
+
+PAIR_CHANGE = 0.1  # how far a pixel moves between a pair's frames ([-1, 1] units, mean over RGB) to count as changed
+
+
+def pair_crops(clips: np.ndarray, pairs: np.ndarray, count: int, crop: int, rng: np.random.Generator
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """`count` counterfactual pairs, each pair's two frames cropped alike around a pixel drawn where they differ (so
+    a changed subject is in the crop), with where they differ. clips: (N, F, H, W, 3) uint8; pairs: (P, 2) clip
+    indices. Returns images (2 count, 3, crop, crop) in [-1, 1], each pair's two adjacent, and the change
+    (2 count, 1, crop, crop) in [0, 1]."""
+    images, changes = [], []
+    for first, second in pairs[rng.integers(len(pairs), size=count)]:
+        frame = rng.integers(clips.shape[1])
+        both = torch.from_numpy(np.stack([clips[first, frame], clips[second, frame]])).permute(0, 3, 1, 2).float() / 127.5 - 1
+        change = ((both[0] - both[1]).abs().mean(0) / PAIR_CHANGE).clamp(max=1)  # (H, W)
+        height, width = change.shape
+        odds = (change if change.any() else torch.ones_like(change)).flatten().double().numpy()  # no visible change: anywhere
+        row, column = divmod(int(rng.choice(height * width, p=odds / odds.sum())), width)
+        top = int(np.clip(row - crop // 2, 0, height - crop))
+        left = int(np.clip(column - crop // 2, 0, width - crop))
+        images.append(both[:, :, top : top + crop, left : left + crop])
+        changes += [change[None, top : top + crop, left : left + crop]] * 2
+    return torch.cat(images), torch.stack(changes)
+
+
+def reconstruction_loss(reconstructed: torch.Tensor, images: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """L1 + MSE; with per-pixel weights (B, 1, H, W), their weighted mean (the same as the plain loss where all are 1)."""
+    error = (reconstructed - images).abs() + (reconstructed - images) ** 2
+    if weights is None:
+        return error.mean()
+    return (error * weights).mean() / weights.mean()
 
 
 SHIFT_MOVES = tuple(name for name in cameras.PRESETS if name not in ("static", "handheld"))
@@ -251,7 +283,8 @@ class Adversary:
 def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None = 48, lr: float = 4e-4, seed: int = 0,
               log_every: int = 50, checkpoint_every: int = 250, init: str | None = None, decoder_only: bool = False,
               edge_weight: float = 0.0, latent_channels: int | None = None, widths: tuple[int, ...] | None = None,
-              shift_share: float = 0.0, adversarial_weight: float = 0.0, anchor_weight: float = 0.0) -> AutoencoderKL:
+              shift_share: float = 0.0, adversarial_weight: float = 0.0, anchor_weight: float = 0.0,
+              pairs: str | None = None, pair_weight: float = 0.0) -> AutoencoderKL:
     """Train (or resume) the VAE in `out`; returns the EMA weights. Same code on CPU and CUDA.
 
     init: a saved VAE folder to start from (default: the built-in architecture, random); decoder_only: train the
@@ -259,7 +292,9 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
     widths (channels per level): of a new VAE (None: the built-in ones; a resumed or `init` one keeps its own, and a
     resumed one must match what is given; latent_channels above the init's grow it, grow_latent_channels);
     anchor_weight: weight of an MSE between the init's latent channels and what its encoder makes of the same images,
-    which keeps them where a UNet trained on them expects them; shift_share: with
+    which keeps them where a UNet trained on them expects them; pairs: a folder of counterfactual pairs (`videogen
+    train data --pairs`), of which half of each batch is made (pair_crops), with the pixels each pair's change
+    touches weighted 1 + pair_weight in the reconstruction loss (the logged loss stays unweighted); shift_share: with
     decoder_only, the share of each batch that is shifted latents (shifted_latent_batch) rather than plain frames;
     adversarial_weight: weight of the PatchGAN's generator loss, relative to the reconstruction loss (0: none; Rombach
     et al. 2022 use 0.5); crop None: whole frames."""
@@ -270,7 +305,15 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
     if anchor_weight < 0 or (anchor_weight and (init is None or decoder_only)):
         raise UsageError(f"anchor weight: got {anchor_weight:g}; it must be 0 or more, and needs an init VAE whose "
                          f"encoder is trained (not a decoder fine-tune)")
+    if pair_weight < 0 or (pair_weight and pairs is None):
+        raise UsageError(f"pair weight: got {pair_weight:g}; it must be 0 or more, and weighs the pairs of --pairs FOLDER")
+    if pairs is not None and (shift_share or batch < 2):
+        raise UsageError(f"pairs: half of each batch is pairs, so they need a batch of 2 or more (got {batch}) and no "
+                         f"shifted latents")
     store = ClipStore.load(data)  # before the run folder is made, so missing data leaves nothing behind
+    pair_store = None if pairs is None else ClipStore.load(pairs, setting="pairs")
+    pair_indices = None if pair_store is None else counterfactual_pairs(pair_store.scenes)
+    pair_count = 0 if pairs is None else max(1, batch // 4)  # pairs a step: two frames each
     initial = None if init is None else AutoencoderKL.from_pretrained(init)
     if initial is not None and (latent_channels or 0) > initial.config.latent_channels:
         build = lambda: grow_latent_channels(initial, latent_channels)
@@ -301,7 +344,12 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
     anchored = slice(0, anchor.config.latent_channels) if anchor else None
     rng = np.random.default_rng([seed, step])
     while step < steps:
-        images = random_crops(train_clips, batch - shifted, crop, rng).to(device)
+        images, weights = random_crops(train_clips, batch - shifted - 2 * pair_count, crop, rng), None
+        if pair_count:
+            pair_images, changed = pair_crops(pair_store.clips, pair_indices, pair_count, crop, rng)
+            images = torch.cat([images, pair_images])
+            weights = torch.cat([torch.ones(len(images) - len(changed), 1, crop, crop), 1 + pair_weight * changed]).to(device)
+        images = images.to(device)
         if decoder_only:
             with torch.no_grad():
                 latents, kl = vae.encode(images).latent_dist.mean, 0.0  # what cache_latents stores
@@ -316,7 +364,7 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
                     anchor_means = anchor.encode(images).latent_dist.mean
                 anchor_loss = F.mse_loss(posterior.mean[:, anchored], anchor_means)
         reconstructed = vae.decode(latents).sample
-        reconstruction = F.l1_loss(reconstructed, images) + F.mse_loss(reconstructed, images) + kl
+        reconstruction = reconstruction_loss(reconstructed, images, weights) + kl
         if edge_weight:
             reconstruction = reconstruction + edge_weight * image_gradient_l1(reconstructed, images)
         loss = reconstruction
@@ -330,7 +378,8 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
         update_ema(ema, vae, decay=0.995)
         discriminator_loss = adversary.step(images, reconstructed) if adversary else None
         step += 1
-        log.add(reconstruction.item(), batch)  # the adversarial term's size says nothing by itself
+        plain = reconstruction if weights is None else reconstruction_loss(reconstructed.detach(), images) + kl
+        log.add(plain.item(), batch)  # the adversarial term's size says nothing by itself
         if step % log_every == 0:
             scores = {"psnr": psnr(ema.cpu(), held_out)} if step % checkpoint_every == 0 else {}
             if scores and shift_share:
