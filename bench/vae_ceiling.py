@@ -6,13 +6,16 @@ the same truth under a plain Gaussian blur (the peer: losing detail the way a bl
 The truth is the development prompt set (make_prompt_set(per_group=48, per_camera=0, seed=11): 144 scenes, none
 in the eval report's set), 4 frames each at 128 px (`--frames`: the judge reads 4, repeating fewer). Each VAE encodes (posterior mode) and decodes every frame, as
 the eval's "vae ceiling" does; no denoiser can show more of a prompt than its VAE keeps. Prints PSNR, adherence
-(mean, and seen / held-out phrasing / held-out combination), per-attribute adherence, and each source's three
-commonest misreadings. --sheet writes the first frames of 12 scenes: truth on top, one row per VAE.
+(mean, and seen / held-out phrasing / held-out combination), per-attribute adherence, each source's three
+commonest misreadings, and the PSNR over the subjects' pixels alone (where the scene rendered without its subject
+differs; a subject is about 2% of a frame, so the whole-frame PSNR hardly sees it). --sheet writes the first frames of
+12 scenes: truth on top, one row per VAE.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections import Counter
 from types import SimpleNamespace
 
@@ -40,6 +43,12 @@ def adherence(judge, prompts, clips) -> dict:
     return {**adherence_summary(prompts, predicted), "misses": misses.most_common(3)}
 
 
+def subject_psnr(truth: list[np.ndarray], clips: list[np.ndarray], masks: list[np.ndarray]) -> float:
+    """PSNR (dB) over the masked pixels of all clips together: frames (F, H, W, 3) in [0, 1], masks (F, H, W)."""
+    squared = np.concatenate([((np.clip(clip, 0, 1) - true) ** 2)[mask] for true, clip, mask in zip(truth, clips, masks)])
+    return float(10 * np.log10(1 / squared.mean()))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--vae", action="append", help="a VAE folder (repeatable)")
@@ -50,6 +59,8 @@ def main():
     torch.manual_seed(0)
     prompts = make_prompt_set(per_group=48, per_camera=0, seed=11)
     truth = [render_clip(p.scene, args.frames, 128, 128) for p in prompts]
+    subject_masks = [np.abs(clip - render_clip(dataclasses.replace(p.scene, subject="none"), args.frames, 128, 128)).mean(-1) > 0.05
+                     for p, clip in zip(prompts, truth)]  # (F, H, W) per scene: where its subject is drawn
     blurs = {f"Gaussian blur, sigma {sigma:g} px (peer)": [np.stack([cv2.GaussianBlur(frame, (0, 0), sigma) for frame in clip])
                                                            for clip in truth] for sigma in BLUR_SIGMAS}
     round_trips = {}
@@ -59,13 +70,14 @@ def main():
     sources = {"rendered truth": truth, **blurs, **round_trips}
     judge = load_judge()
     print(f"{len(prompts)} development scenes, {args.frames} frames at 128 px; adherence: mean (seen / held-out phrasing / held-out combination)\n")
-    print("| source | PSNR | adherence | " + " | ".join(ATTRIBUTES) + " | commonest misreadings |")
-    print("|---|---|---|" + "---|" * len(ATTRIBUTES) + "---|")
+    print("| source | PSNR | subject PSNR | adherence | " + " | ".join(ATTRIBUTES) + " | commonest misreadings |")
+    print("|---|---|---|---|" + "---|" * len(ATTRIBUTES) + "---|")
     for name, clips in sources.items():
         scores = adherence(judge, prompts, clips)
         quality = "" if clips is truth else f"{np.mean([psnr(a, b) for a, b in zip(truth, clips)]):.2f} dB"
+        subjects = "" if clips is truth else f"{subject_psnr(truth, clips, subject_masks):.2f} dB"
         groups = " / ".join(f"{value:.3f}" for value in scores["groups"].values())
-        print(f"| {name} | {quality} | {scores['mean']:.3f} ({groups}) | "
+        print(f"| {name} | {quality} | {subjects} | {scores['mean']:.3f} ({groups}) | "
               + " | ".join(f"{scores['attributes'][a]:.2f}" for a in ATTRIBUTES)
               + " | " + ", ".join(f"{miss} ({count})" for miss, count in scores["misses"]) + " |")
     if args.sheet:

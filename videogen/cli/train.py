@@ -132,6 +132,10 @@ def train_decoder_command(
     adversarial_weight: float = typer.Option(0.0, help="Weight of a PatchGAN's loss, trained beside the decoder, "
                                                        "relative to the reconstruction loss: sharp detail instead of "
                                                        "the average (0: none; 0.5 as Rombach et al. 2022)."),
+    pairs: Optional[Path] = typer.Option(None, help="Counterfactual pairs (videogen train data --pairs) to make half of "
+                                                    "each batch (needs --shift-share 0)."),
+    pair_weight: float = typer.Option(0.0, help="Weight added to the pixels a pair's change touches in the "
+                                                "reconstruction loss (1 + this), so small subjects are drawn."),
 ):
     """Fine-tune the VAE's decoder alone on whole frames (the encoder, so the cached latents, stay as they are)."""
     from videogen.train.vae import train_vae
@@ -139,7 +143,8 @@ def train_decoder_command(
     with usage_errors():
         require_vae_folder(vae)
         train_vae(str(data), str(out), steps, batch=batch, crop=None, lr=1e-4, init=str(vae), decoder_only=True,
-                  edge_weight=edge_weight, shift_share=shift_share, adversarial_weight=adversarial_weight)
+                  edge_weight=edge_weight, shift_share=shift_share, adversarial_weight=adversarial_weight,
+                  pairs=None if pairs is None else str(pairs), pair_weight=pair_weight)
     typer.echo(f"{out / 'vae'}: export with --vae {out / 'vae'}")
 
 

@@ -26,6 +26,7 @@ from videogen.models.denoiser import CameraUNet3D, camera_condition, pool_text
 from videogen.models.text_encoder import encode_text, load_minilm
 from videogen.train.data import ClipStore, counterfactual_pairs
 from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
+from videogen.train.vae import copied_channels
 from videogen.world import caption, scene_trajectory
 
 NUM_TRAIN_TIMESTEPS = 1000
@@ -97,10 +98,10 @@ def make_identity(block: nn.Module, index: int) -> None:
 
 def warm_start(init: str, latent_channels: int, layers_per_block: int | None = None, prompt_clauses: int | None = None) -> CameraUNet3D:
     """The built-in architecture for latents of `latent_channels` with every weight of a saved CameraUNet3D whose
-    name and shape still fit: all of a saved built-in UNet; all but conv_in and conv_out of one trained on a VAE with
-    fewer latent channels, whose channels keep their conv_in and conv_out weights while the new ones start at zero
-    (so on a VAE grown from that one, `videogen train vae --init ... --anchor-weight`, the UNet starts as the saved one
-    does); all but the camera or text embedding (each starts at zero) of one saved before it existed; all but
+    name and shape still fit: all of a saved built-in UNet; of one trained on a VAE with fewer latent channels, all,
+    with conv_in and conv_out grown as the VAE grows (grow_latent_convs), so on a VAE grown from that one (`videogen
+    train vae --init ... --latent-channels`) the UNet starts as the saved one; all but the camera or text embedding
+    (each starts at zero) of one saved before it existed; all but
     the input temporal transformer of one saved with it. With more `layers_per_block` than the saved UNet (None: as
     many), the new layers start as identities (see deeper_names and make_identity). prompt_clauses (None: the saved
     UNet's) changes no weight, only what cross-attention is given to read."""
@@ -134,17 +135,16 @@ def warm_start(init: str, latent_channels: int, layers_per_block: int | None = N
 
 @torch.no_grad()
 def grow_latent_convs(model: CameraUNet3D, saved: CameraUNet3D) -> None:
-    """Give `model` the conv_in and conv_out weights of `saved`, a UNet on fewer latent channels, for those channels
-    (conv_in reads [latent channels, camera channels]); the new channels' weights are zero."""
+    """Give `model` the conv_in and conv_out of `saved`, a UNet on fewer latent channels, the way grow_latent_channels
+    grows the VAE: each new channel is a copy of an old one, read at 1/copies of the weight and predicted as its
+    source is, so on latents whose new channels repeat the old ones the model predicts what `saved` does."""
     old, new = saved.config.in_channels, model.config.in_channels
-    model.conv_in.weight.zero_()
-    model.conv_in.weight[:, :old] = saved.conv_in.weight[:, :old]
-    model.conv_in.weight[:, new:] = saved.conv_in.weight[:, old:]  # the camera channels
+    source, copies = copied_channels(old, new)
+    model.conv_in.weight[:, :new] = saved.conv_in.weight[:, source] / copies[source][None, :, None, None]
+    model.conv_in.weight[:, new:] = saved.conv_in.weight[:, old:]  # conv_in reads [latent channels, camera channels]
     model.conv_in.bias.copy_(saved.conv_in.bias)
-    model.conv_out.weight.zero_()
-    model.conv_out.bias.zero_()
-    model.conv_out.weight[:old] = saved.conv_out.weight
-    model.conv_out.bias[:old] = saved.conv_out.bias
+    model.conv_out.weight.copy_(saved.conv_out.weight[source])
+    model.conv_out.bias.copy_(saved.conv_out.bias[source])
 
 
 def training_scheduler() -> DDPMScheduler:

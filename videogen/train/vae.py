@@ -63,34 +63,34 @@ def builtin_vae(latent_channels: int = BUILTIN_LATENT_CHANNELS, widths: tuple[in
     )
 
 
-GROWN_LOG_VARIANCE = -5.0  # new channels' sampling noise at first: about the trained ones' (-4.9 in the built-in VAE)
+def copied_channels(old: int, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For growing `old` channels to `channels` by copies (Net2WiderNet, Chen et al. 2016): each channel's source
+    (new channel k copies old channel (k - old) mod old), and how many channels share each source."""
+    source = torch.arange(channels) % old
+    return source, torch.bincount(source, minlength=old).float()
 
 
 def grow_latent_channels(vae: AutoencoderKL, channels: int) -> AutoencoderKL:
-    """A copy of a trained VAE with `channels` latent channels that encodes its old channels and decodes exactly as
-    the original does: the new channels' decoder weights start at zero (their encoder mean rows random, so both get a
-    gradient), their log-variance starts at GROWN_LOG_VARIANCE, and the 1x1 quant convs pass them through."""
+    """A copy of a trained VAE with `channels` latent channels whose new channels start as copies of old ones
+    (Net2WiderNet, Chen et al. 2016): the encoder writes each old channel's mean and log-variance again, and every
+    layer that reads the latents reads each copy at 1/copies of the original weight, so the grown VAE's posterior mean
+    decodes exactly as the original's. Training then pulls the copies apart (the posterior noise differs per channel)
+    towards what the old channels drop. New channels started random or at zero instead stayed unread: after 250
+    steps (lr 1e-4 to 1e-3), zeroing them moved the decoded picture by under 0.02 dB (session 26)."""
     old = vae.config.latent_channels
     grown = AutoencoderKL.from_config({**vae.config, "latent_channels": channels})
     grown.load_state_dict({name: weight for name, weight in vae.state_dict().items()
                            if weight.shape == grown.state_dict()[name].shape}, strict=False)
-    # the encoder's moments are [means, log-variances]: old channel i sits at i and channels + i
-    moments = torch.cat([torch.arange(old), channels + torch.arange(old)])
-    new = torch.arange(old, channels)
+    source, copies = copied_channels(old, channels)
+    moments = torch.cat([source, old + source])  # the encoder's moments are [means, log-variances]
     with torch.no_grad():
-        grown.encoder.conv_out.weight[moments] = vae.encoder.conv_out.weight
-        grown.encoder.conv_out.bias[moments] = vae.encoder.conv_out.bias
-        grown.encoder.conv_out.weight[channels + new] = 0.0
-        grown.encoder.conv_out.bias[channels + new] = GROWN_LOG_VARIANCE
-        for grown_conv, conv, kept, passed in ((grown.quant_conv, vae.quant_conv, moments, torch.cat([new, channels + new])),
-                                               (grown.post_quant_conv, vae.post_quant_conv, torch.arange(old), new)):
-            grown_conv.weight.zero_()
-            grown_conv.weight[kept[:, None], kept] = conv.weight
-            grown_conv.weight[passed, passed] = 1.0
-            grown_conv.bias.zero_()
-            grown_conv.bias[kept] = conv.bias
-        grown.decoder.conv_in.weight.zero_()
-        grown.decoder.conv_in.weight[:, :old] = vae.decoder.conv_in.weight
+        grown.encoder.conv_out.weight.copy_(vae.encoder.conv_out.weight[moments])
+        grown.encoder.conv_out.bias.copy_(vae.encoder.conv_out.bias[moments])
+        for grown_conv, conv, rows in ((grown.quant_conv, vae.quant_conv, moments), (grown.post_quant_conv, vae.post_quant_conv, source)):
+            reads = copies.repeat(len(rows) // old)[rows]  # how many copies share each input's source
+            grown_conv.weight.copy_(conv.weight[rows[:, None], rows] / reads[None, :, None, None])
+            grown_conv.bias.copy_(conv.bias[rows])
+        grown.decoder.conv_in.weight.copy_(vae.decoder.conv_in.weight[:, source] / copies[source][None, :, None, None])
     return grown
 
 
