@@ -24,7 +24,7 @@ from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivi
                                      spread_evenly, train_denoiser, training_scheduler, warm_start)
 from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
-from videogen.train.vae import (DISCRIMINATOR, PatchDiscriminator, builtin_vae, cache_latents,
+from videogen.train.vae import (DISCRIMINATOR, PatchDiscriminator, added_channel_rotation, builtin_vae, cache_latents,
                                 grow_latent_channels, pair_crops, reconstruction_loss, shifted_latent_batch, train_vae)
 from videogen.world import changed_attributes
 
@@ -184,8 +184,8 @@ def test_decoder_fine_tune_bad_input_is_one_error_line_and_no_run_folder(tmp_pat
 
 def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
     """A VAE with 8 latent channels (`videogen train vae`, both phases): the UNet trained on it gets 8 channels,
-    warm-started from a 4-channel UNet (every weight kept, conv_in and conv_out grown as the VAE grows, so on latents
-    whose new channels repeat the old ones it predicts what the old UNet does), and the exported model renders."""
+    warm-started from a 4-channel UNet (every weight kept; conv_in reads the old channels alone and conv_out predicts
+    the new ones as the VAE grows them, a rotation of the old predictions), and the exported model renders."""
     data = tmp_path / "data"
     render_shards(data, num_clips=2, num_frames=8, size=128, shard_size=2, log=lambda line: None)
     result = CliRunner().invoke(app, ["train", "vae", "--data", str(data), "--out", str(tmp_path / "vae"), "--steps", "1",
@@ -205,11 +205,12 @@ def test_unet_follows_a_new_vae_with_more_latent_channels(tmp_path):
     assert new.config.in_channels == new.config.out_channels == 8
     kept = {name for name, weight in old.state_dict().items() if torch.equal(weight, new.state_dict()[name])}
     assert set(old.state_dict()) - kept == {"conv_in.weight", "conv_out.weight", "conv_out.bias"}
-    latents, camera, text = torch.randn(1, 4, 2, 16, 16), torch.randn(1, 4, 2, 16, 16), torch.randn(1, 5, 384)
+    latents, camera, text = torch.randn(1, 8, 2, 16, 16), torch.randn(1, 4, 2, 16, 16), torch.randn(1, 5, 384)
     with torch.no_grad():
-        grown = new.eval()(latents[:, [0, 1, 2, 3, 0, 1, 2, 3]], 500, text, camera=camera).sample
-        torch.testing.assert_close(grown, old(latents, 500, text, camera=camera).sample.repeat(1, 2, 1, 1, 1),
-                                   atol=1e-5, rtol=1e-5)
+        grown = new.eval()(latents, 500, text, camera=camera).sample
+        before = old(latents[:, :4], 500, text, camera=camera).sample
+    torch.testing.assert_close(grown[:, :4], before)
+    torch.testing.assert_close(grown[:, 4:], torch.einsum("no,bofhw->bnfhw", added_channel_rotation(4, 8), before), atol=1e-5, rtol=1e-5)
 
     train_denoiser(str(data), str(tmp_path / "vae" / "vae"), str(tmp_path / "run"), steps=1, clips_per_batch=1,
                    images_per_batch=2, preview_every=0)
@@ -320,22 +321,26 @@ def test_vae_run_starts_from_saved_weights_with_their_architecture(tmp_path):
     assert not (tmp_path / "other").exists()
 
 
-def test_grown_vae_starts_as_the_original_with_its_new_channels_copies_of_old_ones():
-    """grow_latent_channels adds latent channels as copies of old ones (Net2WiderNet): the old channels' means and
-    log-variances are the original's, the new ones repeat them, and the posterior mean decodes to the original's
-    picture, for a whole and a partial second copy."""
+def test_grown_vae_starts_as_the_original_with_its_new_channels_a_rotation_of_old_ones():
+    """grow_latent_channels adds latent channels as a fixed rotation of the old ones: the old channels' means and
+    log-variances are the original's, the new means are the rotation of the old ones, and the posterior mean decodes to
+    the original's picture; growing past twice the channels is one error line."""
     torch.manual_seed(0)
     vae = builtin_vae(widths=(32, 32, 32, 32)).eval()
     images = torch.rand(2, 3, 128, 128) * 2 - 1
     for channels in (8, 6):
         grown = grow_latent_channels(vae, channels).eval()
+        rotation = added_channel_rotation(4, channels)
+        torch.testing.assert_close(rotation @ rotation.T, torch.eye(channels - 4))
         with torch.no_grad():
             before, after = vae.encode(images).latent_dist, grown.encode(images).latent_dist
             assert after.mean.shape == (2, channels, 16, 16)
-            sources = torch.arange(channels) % 4
-            torch.testing.assert_close(after.mean, before.mean[:, sources])
-            torch.testing.assert_close(after.logvar, before.logvar[:, sources])
-            torch.testing.assert_close(grown.decode(after.mean).sample, vae.decode(before.mean).sample, atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(after.mean[:, :4], before.mean, atol=1e-4, rtol=1e-4)
+            torch.testing.assert_close(after.logvar[:, :4], before.logvar, atol=1e-4, rtol=1e-4)
+            torch.testing.assert_close(after.mean[:, 4:], torch.einsum("no,bohw->bnhw", rotation, before.mean), atol=1e-4, rtol=1e-4)
+            torch.testing.assert_close(grown.decode(after.mean).sample, vae.decode(before.mean).sample, atol=1e-4, rtol=1e-4)
+    with pytest.raises(UsageError, match="a VAE with 4 grows to between 5 and 8 at once"):
+        grow_latent_channels(vae, 9)
 
 
 def test_vae_grown_from_init_keeps_the_init_channels_and_scaling(tmp_path):

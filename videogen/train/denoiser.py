@@ -26,7 +26,7 @@ from videogen.models.denoiser import CameraUNet3D, camera_condition, pool_text
 from videogen.models.text_encoder import encode_text, load_minilm
 from videogen.train.data import ClipStore, counterfactual_pairs
 from videogen.train.loop import TrainLog, save_checkpoint, start_run, update_ema
-from videogen.train.vae import copied_channels
+from videogen.train.vae import added_channel_rotation
 from videogen.world import caption, scene_trajectory
 
 NUM_TRAIN_TIMESTEPS = 1000
@@ -98,9 +98,10 @@ def make_identity(block: nn.Module, index: int) -> None:
 
 def warm_start(init: str, latent_channels: int, layers_per_block: int | None = None, prompt_clauses: int | None = None) -> CameraUNet3D:
     """The built-in architecture for latents of `latent_channels` with every weight of a saved CameraUNet3D whose
-    name and shape still fit: all of a saved built-in UNet; of one trained on a VAE with fewer latent channels, all,
-    with conv_in and conv_out grown as the VAE grows (grow_latent_convs), so on a VAE grown from that one (`videogen
-    train vae --init ... --latent-channels`) the UNet starts as the saved one; all but the camera or text embedding
+    name and shape still fit: all of a saved built-in UNet; of one trained on a VAE with fewer latent channels (up to
+    half), all, with conv_in and conv_out grown as the VAE grows (grow_latent_convs), so on a VAE grown from that one
+    (`videogen train vae --init ... --latent-channels`) the UNet starts as the saved one; of one on any other VAE's
+    latents, all but conv_in and conv_out; all but the camera or text embedding
     (each starts at zero) of one saved before it existed; all but
     the input temporal transformer of one saved with it. With more `layers_per_block` than the saved UNet (None: as
     many), the new layers start as identities (see deeper_names and make_identity). prompt_clauses (None: the saved
@@ -128,23 +129,24 @@ def warm_start(init: str, latent_channels: int, layers_per_block: int | None = N
                 make_identity(block, index)
     model.load_state_dict({name: value for name, value in renamed.items() if name in fresh and fresh[name].shape == value.shape},
                           strict=False)
-    if latent_channels > saved.config.in_channels:
+    if saved.config.in_channels < latent_channels <= 2 * saved.config.in_channels:
         grow_latent_convs(model, saved)
     return model
 
 
 @torch.no_grad()
 def grow_latent_convs(model: CameraUNet3D, saved: CameraUNet3D) -> None:
-    """Give `model` the conv_in and conv_out of `saved`, a UNet on fewer latent channels, the way grow_latent_channels
-    grows the VAE: each new channel is a copy of an old one, read at 1/copies of the weight and predicted as its
-    source is, so on latents whose new channels repeat the old ones the model predicts what `saved` does."""
+    """Give `model` the conv_in and conv_out of `saved`, a UNet on fewer latent channels, for a VAE grown as
+    grow_latent_channels grows it: conv_in reads the old channels as before (the new ones at zero weight), and
+    conv_out predicts the new channels as the same rotation of its old predictions, so the model starts as `saved`."""
     old, new = saved.config.in_channels, model.config.in_channels
-    source, copies = copied_channels(old, new)
-    model.conv_in.weight[:, :new] = saved.conv_in.weight[:, source] / copies[source][None, :, None, None]
+    rotation = added_channel_rotation(old, new)  # (new - old, old)
+    model.conv_in.weight.zero_()
+    model.conv_in.weight[:, :old] = saved.conv_in.weight[:, :old]
     model.conv_in.weight[:, new:] = saved.conv_in.weight[:, old:]  # conv_in reads [latent channels, camera channels]
     model.conv_in.bias.copy_(saved.conv_in.bias)
-    model.conv_out.weight.copy_(saved.conv_out.weight[source])
-    model.conv_out.bias.copy_(saved.conv_out.bias[source])
+    model.conv_out.weight.copy_(torch.cat([saved.conv_out.weight, torch.einsum("no,ochw->nchw", rotation, saved.conv_out.weight)]))
+    model.conv_out.bias.copy_(torch.cat([saved.conv_out.bias, rotation @ saved.conv_out.bias]))
 
 
 def training_scheduler() -> DDPMScheduler:

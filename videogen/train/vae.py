@@ -63,34 +63,46 @@ def builtin_vae(latent_channels: int = BUILTIN_LATENT_CHANNELS, widths: tuple[in
     )
 
 
-def copied_channels(old: int, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """For growing `old` channels to `channels` by copies (Net2WiderNet, Chen et al. 2016): each channel's source
-    (new channel k copies old channel (k - old) mod old), and how many channels share each source."""
-    source = torch.arange(channels) % old
-    return source, torch.bincount(source, minlength=old).float()
+def added_channel_rotation(old: int, channels: int) -> torch.Tensor:
+    """(channels - old, old) orthonormal rows of a fixed random rotation: each channel grown onto `old` latent channels
+    starts as a rotation of them (grow_latent_channels), so it carries what they carry in another direction."""
+    if not old < channels <= 2 * old:
+        raise UsageError(f"latent channels: got {channels}; a VAE with {old} grows to between {old + 1} and {2 * old} at once")
+    return torch.linalg.qr(torch.randn(old, old, generator=torch.Generator().manual_seed(0)))[0][: channels - old]
 
 
 def grow_latent_channels(vae: AutoencoderKL, channels: int) -> AutoencoderKL:
-    """A copy of a trained VAE with `channels` latent channels whose new channels start as copies of old ones
-    (Net2WiderNet, Chen et al. 2016): the encoder writes each old channel's mean and log-variance again, and every
-    layer that reads the latents reads each copy at 1/copies of the original weight, so the grown VAE's posterior mean
-    decodes exactly as the original's. Training then pulls the copies apart (the posterior noise differs per channel)
-    towards what the old channels drop. New channels started random or at zero instead stayed unread: after 250
-    steps (lr 1e-4 to 1e-3), zeroing them moved the decoded picture by under 0.02 dB (session 26)."""
+    """A copy of a trained VAE with up to twice its latent channels, whose posterior mean decodes exactly as the
+    original's: the old channels are encoded as before, the new ones as a fixed random rotation of them
+    (added_channel_rotation; their log-variances a mixture of the old ones'), and the decoder reads old and new so that
+    the rotation cancels. Training then frees the new channels to carry what the old ones drop. A rotation, not a copy
+    (Net2WiderNet, Chen et al. 2016): copies get the same gradients and stayed copies (correlation 1.000 after 250
+    steps), and new channels started at random or zero stayed unread (zeroing them moved the picture under 0.02 dB;
+    session 26)."""
     old = vae.config.latent_channels
+    rotation = added_channel_rotation(old, channels)  # (added, old)
     grown = AutoencoderKL.from_config({**vae.config, "latent_channels": channels})
     grown.load_state_dict({name: weight for name, weight in vae.state_dict().items()
                            if weight.shape == grown.state_dict()[name].shape}, strict=False)
-    source, copies = copied_channels(old, channels)
-    moments = torch.cat([source, old + source])  # the encoder's moments are [means, log-variances]
     with torch.no_grad():
-        grown.encoder.conv_out.weight.copy_(vae.encoder.conv_out.weight[moments])
-        grown.encoder.conv_out.bias.copy_(vae.encoder.conv_out.bias[moments])
-        for grown_conv, conv, rows in ((grown.quant_conv, vae.quant_conv, moments), (grown.post_quant_conv, vae.post_quant_conv, source)):
-            reads = copies.repeat(len(rows) // old)[rows]  # how many copies share each input's source
-            grown_conv.weight.copy_(conv.weight[rows[:, None], rows] / reads[None, :, None, None])
-            grown_conv.bias.copy_(conv.bias[rows])
-        grown.decoder.conv_in.weight.copy_(vae.decoder.conv_in.weight[:, source] / copies[source][None, :, None, None])
+        # the encoder's head: the 1x1 quant conv folded into conv_out, whose rows are [means, log-variances]
+        quant = vae.quant_conv.weight[:, :, 0, 0]
+        head = torch.einsum("oi,ichw->ochw", quant, vae.encoder.conv_out.weight)
+        head_bias = quant @ vae.encoder.conv_out.bias + vae.quant_conv.bias
+        mixture = rotation**2  # rows sum to 1
+        rows = lambda weights, matrix: torch.einsum("no,ochw->nchw", matrix, weights)
+        grown.encoder.conv_out.weight.copy_(torch.cat([head[:old], rows(head[:old], rotation), head[old:], rows(head[old:], mixture)]))
+        grown.encoder.conv_out.bias.copy_(torch.cat([head_bias[:old], rotation @ head_bias[:old], head_bias[old:], mixture @ head_bias[old:]]))
+        grown.quant_conv.weight.copy_(torch.eye(2 * channels)[:, :, None, None])
+        grown.quant_conv.bias.zero_()
+        # the decoder reads z (I - R^T R / 2) + R^T (R z) / 2 = z; its new post-quant outputs start at zero, read by
+        # conv_in's new (random) columns
+        reader = torch.cat([torch.eye(old) - rotation.T @ rotation / 2, rotation.T / 2], dim=1)  # (old, channels)
+        grown.post_quant_conv.weight.zero_()
+        grown.post_quant_conv.weight[:old, :, 0, 0] = vae.post_quant_conv.weight[:, :, 0, 0] @ reader
+        grown.post_quant_conv.bias.zero_()
+        grown.post_quant_conv.bias[:old] = vae.post_quant_conv.bias
+        grown.decoder.conv_in.weight[:, :old] = vae.decoder.conv_in.weight
     return grown
 
 
