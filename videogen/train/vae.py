@@ -13,9 +13,10 @@ way the pipeline's latent shifting warps them, so the decoder learns to draw a w
 (`adversarial_weight`, a PatchGAN trained beside the decoder from scratch) asks for the detail L1 + MSE blur away:
 small subjects, stripes, film grain.
 
-A trained VAE can also grow more latent channels (`grow_latent_channels`) and train on with its old channels held
-where they were (`anchor_weight`): the new channels take the detail the old ones drop (small subjects), while a UNet
-trained on the old latents stays a warm start for the new ones.
+Small subjects are about 2% of a frame, so L1 + MSE barely count them: `pairs` adds counterfactual pairs to each batch
+with the pixels their change touches weighted up. A trained VAE can also grow more latent channels
+(`grow_latent_channels`) and train on with its old channels held where they were (`anchor_weight`), so the new
+channels are free to carry what the old ones drop while a UNet trained on the old latents stays a warm start.
 """
 
 from __future__ import annotations
@@ -376,7 +377,8 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
                     anchor_means = anchor.encode(images).latent_dist.mean
                 anchor_loss = F.mse_loss(posterior.mean[:, anchored], anchor_means)
         reconstructed = vae.decode(latents).sample
-        reconstruction = reconstruction_loss(reconstructed, images, weights) + kl
+        image_loss = reconstruction_loss(reconstructed, images, weights)
+        reconstruction = image_loss + kl
         if edge_weight:
             reconstruction = reconstruction + edge_weight * image_gradient_l1(reconstructed, images)
         loss = reconstruction
@@ -390,8 +392,10 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
         update_ema(ema, vae, decay=0.995)
         discriminator_loss = adversary.step(images, reconstructed) if adversary else None
         step += 1
-        plain = reconstruction if weights is None else reconstruction_loss(reconstructed.detach(), images) + kl
-        log.add(plain.item(), batch)  # the adversarial term's size says nothing by itself
+        # the log keeps the unweighted image loss, to compare with runs without pairs; the adversarial term's size
+        # says nothing by itself
+        unweighted = image_loss if weights is None else reconstruction_loss(reconstructed.detach(), images)
+        log.add((reconstruction - image_loss + unweighted).item(), batch)
         if step % log_every == 0:
             scores = {"psnr": psnr(ema.cpu(), held_out)} if step % checkpoint_every == 0 else {}
             if scores and shift_share:
