@@ -387,6 +387,7 @@ def test_vae_grown_from_init_keeps_the_init_channels_and_scaling(tmp_path):
     (["--latent-channels", "2"], "latent channels: got 2; {saved} has 4, and a VAE can grow channels but not lose them"),
     (["--anchor-weight", "-1"], "anchor weight: got -1; it must be 0 or more, and needs an init VAE"),
     (["--anchor-weight", "1", "--no-init"], "anchor weight: got 1; it must be 0 or more, and needs an init VAE"),
+    (["--latent-channels", "9"], "latent channels: got 9; a VAE with 4 grows to between 5 and 8 at once"),
 ])
 def test_vae_growth_bad_input_is_one_error_line_and_no_run_folder(tmp_path, flags, message):
     data = tmp_path / "data"
@@ -434,10 +435,13 @@ def test_vae_trains_on_counterfactual_pairs_and_bad_pair_settings_are_one_error_
     assert [record["step"] for record in records] == [1, 2] and all(record["loss"] > 0 for record in records)
 
     command = ["train", "vae", "--data", str(data), "--out", str(tmp_path / "bad"), "--steps", "1", "--batch", "2"]
-    for flags, message in ((["--pair-weight", "1"], "pair weight: got 1; it must be 0 or more, and weighs the pairs"),
-                           (["--pairs", str(pairs), "--pair-weight", "-1"], "pair weight: got -1; it must be 0 or more"),
-                           (["--pairs", str(data)], "pairs: clips 0 and 1 are not a counterfactual pair")):
-        result = CliRunner().invoke(app, command + flags)
+    builtin_vae(widths=(32, 32, 32, 32)).save_pretrained(tmp_path / "saved")
+    decoder = ["train", "decoder", "--data", str(data), "--vae", str(tmp_path / "saved"), "--out", str(tmp_path / "bad")]
+    for flags, message in ((command + ["--pair-weight", "1"], "pair weight: got 1; it must be 0 or more, and weighs the pairs"),
+                           (command + ["--pairs", str(pairs), "--pair-weight", "-1"], "pair weight: got -1; it must be 0 or more"),
+                           (command + ["--pairs", str(data)], "pairs: clips 0 and 1 are not a counterfactual pair"),
+                           (decoder + ["--pairs", str(pairs)], "and no shifted latents (--shift-share 0)")):
+        result = CliRunner().invoke(app, flags)
         assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
         assert message in result.output
         assert not (tmp_path / "bad").exists()

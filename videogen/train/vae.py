@@ -322,7 +322,7 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
         raise UsageError(f"pair weight: got {pair_weight:g}; it must be 0 or more, and weighs the pairs of --pairs FOLDER")
     if pairs is not None and (shift_share or batch < 2):
         raise UsageError(f"pairs: half of each batch is pairs, so they need a batch of 2 or more (got {batch}) and no "
-                         f"shifted latents")
+                         f"shifted latents (--shift-share 0)")
     store = ClipStore.load(data)  # before the run folder is made, so missing data leaves nothing behind
     pair_store = None if pairs is None else ClipStore.load(pairs, setting="pairs")
     pair_indices = None if pair_store is None else counterfactual_pairs(pair_store.scenes)
