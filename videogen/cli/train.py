@@ -31,6 +31,12 @@ def train_data(
         render_shards(out, clips, frames, size, seed, pairs=pairs)
 
 
+PAIRS_HELP = ("Counterfactual pairs (videogen train data --pairs) to make half of each batch, cropped around what each "
+              "pair changes")
+PAIR_WEIGHT_HELP = ("Weight added to the pixels a pair's change touches in the reconstruction loss (1 + this), so small "
+                    "subjects count (0: pairs as plain frames).")
+
+
 @train_app.command("vae")
 def train_vae_command(
     data: Path = typer.Option(Path("runs/data")),
@@ -51,11 +57,8 @@ def train_vae_command(
     anchor_weight: float = typer.Option(0.0, help="Keep the --init's latent channels where its encoder puts them "
                                                   "(an MSE of this weight), so a UNet trained on its latents stays a "
                                                   "warm start; the latents are then cached at its scaling factor."),
-    pairs: Optional[Path] = typer.Option(None, help="Counterfactual pairs (videogen train data --pairs) to make half of "
-                                                    "each batch, cropped around what each pair changes."),
-    pair_weight: float = typer.Option(0.0, help="Weight added to the pixels a pair's change touches in the "
-                                                "reconstruction loss (1 + this), so small subjects get the VAE's "
-                                                "attention (0: pairs as plain frames)."),
+    pairs: Optional[Path] = typer.Option(None, help=PAIRS_HELP + "."),
+    pair_weight: float = typer.Option(0.0, help=PAIR_WEIGHT_HELP),
 ):
     """Train the 8x VAE (crops, then whole frames; resumable), then cache every clip's latents beside the shards."""
     from diffusers import AutoencoderKL
@@ -132,10 +135,8 @@ def train_decoder_command(
     adversarial_weight: float = typer.Option(0.0, help="Weight of a PatchGAN's loss, trained beside the decoder, "
                                                        "relative to the reconstruction loss: sharp detail instead of "
                                                        "the average (0: none; 0.5 as Rombach et al. 2022)."),
-    pairs: Optional[Path] = typer.Option(None, help="Counterfactual pairs (videogen train data --pairs) to make half of "
-                                                    "each batch (needs --shift-share 0)."),
-    pair_weight: float = typer.Option(0.0, help="Weight added to the pixels a pair's change touches in the "
-                                                "reconstruction loss (1 + this), so small subjects are drawn."),
+    pairs: Optional[Path] = typer.Option(None, help=PAIRS_HELP + " (needs --shift-share 0)."),
+    pair_weight: float = typer.Option(0.0, help=PAIR_WEIGHT_HELP),
 ):
     """Fine-tune the VAE's decoder alone on whole frames (the encoder, so the cached latents, stay as they are)."""
     from videogen.train.vae import train_vae
