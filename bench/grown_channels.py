@@ -25,7 +25,7 @@ from diffusers import AutoencoderKL
 from videogen.eval.metrics import psnr
 from videogen.train.data import ClipStore, counterfactual_pairs
 from videogen.train.loop import read_checkpoint
-from videogen.train.vae import PAIR_CHANGE, added_channel_rotation
+from videogen.train.vae import PAIR_CHANGE, added_channel_rotation, unit_range
 from videogen.world import changed_attributes
 
 
@@ -53,10 +53,6 @@ def started(means: torch.Tensor, old: int, start: str) -> torch.Tensor:
     return torch.cat([old_means, new], dim=1)
 
 
-def unit(images: torch.Tensor) -> np.ndarray:
-    return ((images.clamp(-1, 1) + 1) / 2).numpy()
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("runs", nargs="+", type=Path)
@@ -71,8 +67,8 @@ def main():
     subject_pairs = [pair for pair in counterfactual_pairs(pairs.scenes)
                      if list(changed_attributes(pairs.scenes[pair[0]], pairs.scenes[pair[1]])) == ["subject"]][:24]
     frames = torch.from_numpy(np.array(pairs.clips[np.concatenate(subject_pairs), 0])).permute(0, 3, 1, 2).float() / 127.5 - 1
-    changed = ((frames[0::2] - frames[1::2]).abs().mean(1, keepdim=True) >= PAIR_CHANGE).repeat_interleave(2, 0)
-    changed = changed.expand_as(frames).numpy()  # (2 pairs, 3, H, W): both frames of a pair, where they differ
+    # (2 pairs, 1, H, W): both frames of a pair, where they differ
+    changed = ((frames[0::2] - frames[1::2]).abs().mean(1, keepdim=True) >= PAIR_CHANGE).repeat_interleave(2, 0).numpy()
     print(f"{len(held_out)} held-out frames, {len(subject_pairs)} subject pairs ({changed.mean():.1%} of their pixels); "
           f"new channels put back to: {args.start}\n")
     print("| run | channels | PSNR | PSNR, new channels at their start | subject PSNR | at their start | channel spreads | "
@@ -84,13 +80,10 @@ def main():
             scores = []
             for images, mask in ((held_out, None), (frames, changed)):
                 means = vae.encode(images).latent_dist.mean
-                for latents in (means, started(means, args.old_channels, args.start)):
-                    decoded = unit(vae.decode(latents).sample)
-                    if mask is None:
-                        scores.append(psnr(unit(images), decoded))
-                    else:
-                        scores.append(float(10 * np.log10(1 / ((decoded - unit(images))[mask] ** 2).mean())))
-            start = started(means, args.old_channels, args.start)[:, args.old_channels:]
+                at_start = started(means, args.old_channels, args.start)
+                for latents in (means, at_start):
+                    scores.append(psnr(unit_range(images), unit_range(vae.decode(latents).sample), mask))
+            start = at_start[:, args.old_channels:]  # spreads and correlations: on the subject pairs' frames
             correlations = ["-" if args.start == "zero" else  # nothing to correlate with
                             f"{torch.corrcoef(torch.stack([means[:, channel].flatten(), start[:, index].flatten()]))[0, 1].item():.3f}"
                             for index, channel in enumerate(range(args.old_channels, means.shape[1]))]

@@ -43,12 +43,6 @@ def adherence(judge, prompts, clips) -> dict:
     return {**adherence_summary(prompts, predicted), "misses": misses.most_common(3)}
 
 
-def subject_psnr(truth: list[np.ndarray], clips: list[np.ndarray], masks: list[np.ndarray]) -> float:
-    """PSNR (dB) over the masked pixels of all clips together: frames (F, H, W, 3) in [0, 1], masks (F, H, W)."""
-    squared = np.concatenate([((np.clip(clip, 0, 1) - true) ** 2)[mask] for true, clip, mask in zip(truth, clips, masks)])
-    return float(10 * np.log10(1 / squared.mean()))
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--vae", action="append", help="a VAE folder (repeatable)")
@@ -60,7 +54,7 @@ def main():
     prompts = make_prompt_set(per_group=48, per_camera=0, seed=11)
     truth = [render_clip(p.scene, args.frames, 128, 128) for p in prompts]
     subject_masks = [np.abs(clip - render_clip(dataclasses.replace(p.scene, subject="none"), args.frames, 128, 128)).mean(-1) > 0.05
-                     for p, clip in zip(prompts, truth)]  # (F, H, W) per scene: where its subject is drawn
+                     for p, clip in zip(prompts, truth)]  # (F, H, W) per scene: where its subject is drawn (psnr's mask)
     blurs = {f"Gaussian blur, sigma {sigma:g} px (peer)": [np.stack([cv2.GaussianBlur(frame, (0, 0), sigma) for frame in clip])
                                                            for clip in truth] for sigma in BLUR_SIGMAS}
     round_trips = {}
@@ -75,7 +69,8 @@ def main():
     for name, clips in sources.items():
         scores = adherence(judge, prompts, clips)
         quality = "" if clips is truth else f"{np.mean([psnr(a, b) for a, b in zip(truth, clips)]):.2f} dB"
-        subjects = "" if clips is truth else f"{subject_psnr(truth, clips, subject_masks):.2f} dB"
+        subjects = ("" if clips is truth else
+                    f"{psnr(np.concatenate(truth), np.concatenate(clips), np.concatenate(subject_masks)[..., None]):.2f} dB")
         groups = " / ".join(f"{value:.3f}" for value in scores["groups"].values())
         print(f"| {name} | {quality} | {subjects} | {scores['mean']:.3f} ({groups}) | "
               + " | ".join(f"{scores['attributes'][a]:.2f}" for a in ATTRIBUTES)

@@ -48,6 +48,12 @@ def test_frechet_distance_and_psnr_formulas():
     assert metrics.frechet_distance(a, a + [2.0, 0, 0]) == pytest.approx(4.0, rel=1e-6)
     image = np.full((4, 4, 3), 0.5, dtype=np.float32)
     assert metrics.psnr(image, image + 0.1) == pytest.approx(20.0, rel=1e-3)
+    spotted = image.copy()
+    spotted[0, 0] += 0.1  # one wrong pixel: the whole image hardly sees it, a mask on it sees only it
+    mask = np.zeros((4, 4, 1), dtype=bool)
+    mask[0, 0] = True
+    assert metrics.psnr(image, spotted, mask) == pytest.approx(20.0, rel=1e-3)
+    assert metrics.psnr(image, spotted) == pytest.approx(20.0 + 10 * np.log10(16), rel=1e-3)
 
 
 @pytest.mark.parametrize("preset", BASIC_PRESETS)

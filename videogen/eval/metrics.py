@@ -86,9 +86,11 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * np.real(root)))
 
 
-def psnr(reference: np.ndarray, test: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB for images in [0, 1]: 10 log10(1 / MSE)."""
-    mse = float(np.mean((to_float(np.asarray(reference)) - to_float(np.asarray(test))) ** 2))
+def psnr(reference: np.ndarray, test: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Peak signal-to-noise ratio in dB for images in [0, 1]: 10 log10(1 / MSE); with a boolean mask (broadcast to
+    the images), over the masked values alone."""
+    squared = (to_float(np.asarray(reference)) - to_float(np.asarray(test))) ** 2
+    mse = float(np.mean(squared if mask is None else squared[np.broadcast_to(mask, squared.shape)]))
     return float(10 * np.log10(1.0 / max(mse, 1e-10)))
 
 

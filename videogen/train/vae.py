@@ -361,7 +361,8 @@ def train_vae(data: str, out: str, steps: int, batch: int = 8, crop: int | None 
         if pair_count:
             pair_images, changed = pair_crops(pair_store.clips, pair_indices, pair_count, crop, rng)
             images = torch.cat([images, pair_images])
-            weights = torch.cat([torch.ones(len(images) - len(changed), 1, crop, crop), 1 + pair_weight * changed]).to(device)
+            if pair_weight:  # else the pairs are plain frames
+                weights = torch.cat([torch.ones(len(images) - len(changed), 1, crop, crop), 1 + pair_weight * changed]).to(device)
         images = images.to(device)
         if decoder_only:
             with torch.no_grad():
