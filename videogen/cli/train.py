@@ -47,7 +47,8 @@ def train_vae_command(
     whole_frame_steps: int = typer.Option(500, min=0, help="Then steps on 4 whole frames: GroupNorm's statistics differ "
                                                            "between crops and whole frames (4 dB in session 1)."),
     latent_channels: Optional[int] = typer.Option(None, min=1, show_default="a resumed run's, else 4",
-                                                  help="Latent channels of a new VAE (the UNet trained on it follows)."),
+                                                  help="Latent channels of a new VAE, or of an --init grown to up to twice its own "
+                                                       "(the UNet trained on it follows)."),
     widths: Optional[str] = typer.Option(None, show_default="a resumed run's, else 32,64,256,256",
                                          help="Channels of the four levels, 128 px down to 16 px, each a multiple of "
                                               "32; width at 128 px costs the most decode time."),
