@@ -1,7 +1,7 @@
 """Prompt adherence of models side by side on the development set, beside the rendered truth (the peer: what the
 judge reads when the picture is right).
 
-    python bench/dev_adherence.py [MODEL ...] [--frames 2] [--guidance 7.5] [--confusions GROUP] [--vae-ceiling]
+    python bench/dev_adherence.py [MODEL ...] [--frames 2] [--guidance 7.5] [--confusions GROUP] [--vae-ceiling] [--literal-prompt]
 
 MODEL is builtin:NAME or a model folder (default: builtin:landscapes). The development set is bench/dev_prompts.yaml:
 96 prompts, 32 in each adherence group (seen phrasing, held-out phrasing, held-out combination), none in the eval
@@ -12,7 +12,8 @@ index, and the eval's judge reads them (288 judgements a group: about 0.03 of no
 2 CPU threads at 2 frames. `--confusions heldout_phrasing` also prints, per model and attribute, what the judge read
 for each value asked in that group ("all": every group), which tells a value drawn as another (the words were
 misread) from one drawn as nothing (the subject or trees left out). `--vae-ceiling` adds, per model, the truth passed
-through its VAE: the most its denoiser can show of these prompts.
+through its VAE: the most its denoiser can show of these prompts. `--literal-prompt` reads the prompts as written
+rather than in the model's vocabulary (videogen.vocabulary), as models did before session 27.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def main():
     parser.add_argument("--guidance", type=float, default=7.5)
     parser.add_argument("--confusions", choices=("all", *GROUPS), help="print what the judge read per value asked")
     parser.add_argument("--vae-ceiling", action="store_true", help="add each model's VAE round trip of the truth")
+    parser.add_argument("--literal-prompt", action="store_true", help="read the prompts as written, not in the model's vocabulary")
     args = parser.parse_args()
     prompts = load_prompt_set(PROMPTS)
     judge = load_judge()
@@ -72,7 +74,7 @@ def main():
             rows[f"{model}: its VAE's round trip of the truth"] = scores(judge, prompts, vae_round_trip(pipe, truth))[0]
         start = time.perf_counter()
         clips = [pipe(p.prompt, num_frames=args.frames, num_inference_steps=25, guidance_scale=args.guidance,
-                      seed=index).frames[0] for index, p in enumerate(prompts)]
+                      seed=index, rewrite_prompt=not args.literal_prompt).frames[0] for index, p in enumerate(prompts)]
         rows[model], predicted = scores(judge, prompts, clips)
         print(f"{model}: {time.perf_counter() - start:.0f} s", flush=True)
         if args.confusions:

@@ -69,8 +69,25 @@ def fill_between_keyframes(keyframes: np.ndarray, num_frames: int) -> np.ndarray
     return np.concatenate(frames).astype(np.float32)
 
 
+def prompt_read_as(request: Request) -> str:
+    """The prompt as the model reads it: with rewrite_prompt, its words the model never trained on said as the
+    nearest phrase it did (VideoPipeline.read_prompt); the prompt itself for other models and for plain upscaling."""
+    if not request.rewrite_prompt or (request.mode == "upscale" and request.strength is None):
+        return request.prompt
+    return load_pipeline(request.model, request.device).read_prompt(request.prompt)[0]
+
+
+def reading_of(requests: list[Request]) -> dict:
+    """For a clip's metadata, where the model read its prompts in other words: {"prompt_read_as": text}, or for
+    several prompts (a storyboard's prompt travel) {"prompts_read_as": [text, ...]}; {} where it read them as written."""
+    read = [prompt_read_as(request) for request in requests]
+    if read == [request.prompt for request in requests]:
+        return {}
+    return {"prompt_read_as": read[0]} if len(read) == 1 else {"prompts_read_as": read}
+
+
 def metadata_of(request: Request) -> dict:
-    """What made a clip, recorded in its container tags and JSON sidecar."""
+    """What made a clip, recorded in its container tags and JSON sidecar (with reading_of, what the model read)."""
     camera = cameras.parse_camera(request.camera)
     return {
         "prompt": request.prompt,
@@ -114,6 +131,7 @@ def denoise(pipe, request: Request, conditioning: Conditioning | None, progress:
 
     settings = {
         "negative_prompt": request.negative_prompt,
+        "rewrite_prompt": request.rewrite_prompt,
         "num_inference_steps": request.steps,
         "guidance_scale": request.guidance,
         "seed": request.seed,
@@ -159,7 +177,7 @@ def render(
         raise UsageError(f"audio: {audio} does not exist")
     started = time.perf_counter()
     frames, fps = generate(request, progress)
-    metadata = metadata_of(request)
+    metadata = metadata_of(request) | reading_of([request])
     path = None
     if output is not None:
         path = write_video(frames, output, fps, format=format, metadata=metadata, audio=audio, overwrite=overwrite)
@@ -208,11 +226,12 @@ def render_images(
     started = time.perf_counter()
     requests = [request.model_copy(update={"seed": seed}) for seed in seeds]
     images = np.stack([generate(each, progress)[0][0] for each in requests])
-    metadata = {**metadata_of(request), "seeds": seeds}
+    single = metadata_of(request) | reading_of([request])
+    metadata = {**single, "seeds": seeds}
     if len(paths) == 1:
-        save_png(images[0], paths[0], metadata_of(request))
+        save_png(images[0], paths[0], single)
     elif paths:
         save_png(contact_sheet(images, columns=math.ceil(math.sqrt(len(images))), labels=[f"seed {seed}" for seed in seeds]), paths[0], metadata)
         for image, each, path in zip(images, requests, paths[1:]):
-            save_png(image, path, metadata_of(each))
+            save_png(image, path, metadata_of(each) | reading_of([each]))
     return ImagesResult(images, seeds, paths, time.perf_counter() - started, metadata)

@@ -27,7 +27,7 @@ import torch
 from postprocess.mux import write_video
 from postprocess.preview import save_png, write_gif_preview
 from postprocess.tools import concat, transition
-from videogen.api import generate
+from videogen.api import generate, reading_of
 from videogen.errors import UsageError
 from videogen.models.registry import load_pipeline
 from videogen.request import Request
@@ -117,7 +117,7 @@ def render_shot(job: ShotJob, progress: Callable[[int, int], None] | None = None
     every = math.ceil(len(frames) / GIF_PREVIEW_FRAMES)
     with tempfile.TemporaryDirectory() as folder:
         stem = Path(folder) / "shot"
-        write_video(frames, stem.with_suffix(".mp4"), fps, metadata=job.metadata)
+        write_video(frames, stem.with_suffix(".mp4"), fps, metadata=job.metadata | reading_of(requests))
         save_png(frames[len(frames) // 2], stem.with_suffix(".png"))
         write_gif_preview(frames[::every], stem.with_suffix(".gif"), float(fps) / every)
         files = {path.name.removeprefix("shot"): path.read_bytes() for path in Path(folder).iterdir()}

@@ -19,8 +19,9 @@ import cameras
 from videogen.conditioning import Conditioning, as_clip, continuation
 from videogen.errors import UsageError
 from videogen.models.denoiser import CameraUNet3D, camera_condition
-from videogen.models.text_encoder import encode_text
-from videogen.prompt_weights import parse_prompt_weights
+from videogen.models.text_encoder import encode_text, sentence_embeddings
+from videogen.prompt_weights import format_prompt_weights, parse_prompt_weights
+from videogen.vocabulary import Rewrite, Vocabulary, apply_rewrites
 
 OUTPUT_TYPES = ("np", "pt", "pil", "latent")
 SHIFT_FEATHER = 2  # latent pixels over which shifted pictures fade out towards frame 0's edges
@@ -42,11 +43,14 @@ class VideoPipeline(DiffusionPipeline):
 
     model_cpu_offload_seq = "text_encoder->denoiser->vae"
 
-    def __init__(self, text_encoder, tokenizer, vae, denoiser, scheduler, default_camera_shift: float = 0.0):
+    def __init__(self, text_encoder, tokenizer, vae, denoiser, scheduler, default_camera_shift: float = 0.0, vocabulary: dict | None = None):
         super().__init__()
         self.register_modules(text_encoder=text_encoder, tokenizer=tokenizer, vae=vae, denoiser=denoiser, scheduler=scheduler)
-        # camera_shift when a call leaves it unset; kept in model_index.json by save_pretrained
-        self.register_to_config(default_camera_shift=default_camera_shift)
+        # camera_shift when a call leaves it unset, and the phrases of the training captions (videogen.vocabulary);
+        # both kept in model_index.json by save_pretrained
+        self.register_to_config(default_camera_shift=default_camera_shift, vocabulary=vocabulary)
+        self.caption_vocabulary = Vocabulary.from_config(vocabulary, "model_index.json")
+        self._phrase_embeddings = None  # the vocabulary's, made at the first rewrite
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
 
     @property
@@ -83,13 +87,30 @@ class VideoPipeline(DiffusionPipeline):
                 raise UsageError(f"strength: got {conditioning.strength}; must be above 0 and at most 1")
         return prompts
 
+    def phrase_similarity(self, texts: list[str]) -> torch.Tensor:
+        """(N, P) cosine similarity of each text to the vocabulary's targets, by the text encoder's sentence embedding."""
+        if self._phrase_embeddings is None:
+            self._phrase_embeddings = sentence_embeddings(self.text_encoder, self.tokenizer, list(self.caption_vocabulary.targets))
+        return sentence_embeddings(self.text_encoder, self.tokenizer, texts) @ self._phrase_embeddings.T
+
+    def read_prompt(self, prompt: str, setting: str = "prompt") -> tuple[str, list[Rewrite]]:
+        """The prompt as the denoiser reads it, its weights kept, and the rewrites that made it: each run of words the
+        model's training captions never used, said as their nearest phrase (videogen.vocabulary). A model without a
+        vocabulary reads the prompt as it is."""
+        if self.caption_vocabulary is None:
+            return prompt, []
+        text, spans = parse_prompt_weights(prompt, setting)
+        rewrites = self.caption_vocabulary.rewrites(text, self.phrase_similarity)
+        return (format_prompt_weights(*apply_rewrites(text, spans, rewrites)) if rewrites else prompt), rewrites
+
     @torch.no_grad()
-    def encode_prompt(self, prompts: list[str], negative_prompt, do_classifier_free_guidance: bool) -> torch.Tensor:
+    def encode_prompt(self, prompts: list[str], negative_prompt, do_classifier_free_guidance: bool, rewrite_prompt: bool = True) -> torch.Tensor:
         """The denoiser's context (B, T, D): MiniLM's per-token hidden states, and the prompt's clause embeddings after them
         for a denoiser trained with `prompt_clauses` (videogen.models.text_encoder.encode_text); with guidance the
         negative/empty prompts come first: (2B, T, D).
 
-        Weighted words, '(misty:1.3) lake', scale their tokens' hidden states by the weight.
+        Weighted words, '(misty:1.3) lake', scale their tokens' hidden states by the weight. With `rewrite_prompt`, each
+        text is first read in the model's vocabulary (read_prompt).
         """
         if do_classifier_free_guidance:
             if negative_prompt is None or isinstance(negative_prompt, str):
@@ -100,6 +121,8 @@ class VideoPipeline(DiffusionPipeline):
             prompts = negatives + prompts
         else:
             settings = ["prompt"] * len(prompts)
+        if rewrite_prompt:
+            prompts = [self.read_prompt(text, setting)[0] for text, setting in zip(prompts, settings)]
         texts, spans = zip(*(parse_prompt_weights(text, setting) for text, setting in zip(prompts, settings)))
         # Padded to the tokenizer's own length (MAX_PROMPT_TOKENS for MiniLM, 77 for CLIP), as the denoiser was trained.
         clauses = self.denoiser.config.get("prompt_clauses", 0)
@@ -173,6 +196,7 @@ class VideoPipeline(DiffusionPipeline):
         camera_strength: float = 1.0,
         camera_shift: float | None = None,
         conditioning: Conditioning | None = None,
+        rewrite_prompt: bool = True,
         output_type: str = "np",
         callback_on_step_end: Callable[["VideoPipeline", int, Any, dict], dict | None] | None = None,
     ) -> VideoPipelineOutput:
@@ -195,6 +219,8 @@ class VideoPipeline(DiffusionPipeline):
             jumps back assume an ancestral DDPM sampler) and costs no extra denoiser passes, where RePaint's
             resampling multiplies them (10x in the paper). Kept pixels are then pasted back exactly, with the
             seam feathered into the regenerated side.
+        rewrite_prompt: read words the model never trained on as the nearest training phrase (read_prompt); models
+            without a vocabulary in their model_index.json read every prompt as it is.
         generator / seed: the source of the initial noise; seed makes a CPU generator.
         callback_on_step_end(pipe, step, timestep, {"latents": ...}) may return {"latents": ...} to replace them.
         """
@@ -215,7 +241,7 @@ class VideoPipeline(DiffusionPipeline):
         strength = 1.0 if conditioning is None else conditioning.strength
 
         # 2. Encode the prompt
-        context = self.encode_prompt(prompts, negative_prompt, do_classifier_free_guidance)
+        context = self.encode_prompt(prompts, negative_prompt, do_classifier_free_guidance, rewrite_prompt)
 
         # 3. Timesteps: strength < 1 starts part-way down the schedule (SDEdit)
         timesteps = self.get_timesteps(num_inference_steps, strength)

@@ -31,3 +31,12 @@ def parse_prompt_weights(prompt: str, setting: str = "prompt") -> tuple[str, lis
         position = match.end()
     pieces.append(prompt[position:])
     return "".join(pieces), spans
+
+
+def format_prompt_weights(text: str, spans: list[tuple[int, int, float]]) -> str:
+    """parse_prompt_weights' inverse: ('misty lake', [(0, 5, 1.3)]) -> '(misty:1.3) lake'."""
+    pieces, position = [], 0
+    for start, end, weight in sorted(spans):
+        pieces += [text[position:start], f"({text[start:end]}:{weight:g})"]
+        position = end
+    return "".join(pieces) + text[position:]

@@ -77,6 +77,7 @@ class Request(BaseModel):
 
     prompt: str = Field(min_length=1, description="what to show")
     negative_prompt: str | None = Field(None, description="what to steer away from")
+    rewrite_prompt: bool = Field(True, description="read words the model never trained on as the nearest phrase it did (models that ship a vocabulary, such as builtin:landscapes); false: read the prompt as written")
     frames: int = Field(48, ge=1, le=2000, description="frames in the output")
     keyframes: int | None = Field(None, ge=1, le=64, description="frames the model generates; default min(frames, 16)")
     fps: str = Field("24", description="output frame rate: a number or a ratio such as 24000/1001")

@@ -16,6 +16,13 @@ MASK_OPTION = typer.Option(None, help="Area to regenerate: a PNG of the input's 
 STRENGTH_OPTION = typer.Option(None, help="How far to depart from the input, (0, 1] (default 0.6 for image_to_image and video_to_video, else 1).")
 OUTPAINT_OPTION = typer.Option(None, help="Canvas to add: PIXELS on every side, SIDE=PIXELS pairs such as left=64,right=64, or an aspect such as 16:9.")
 UPSCALE_OPTION = typer.Option(None, help="Upscale the output x2 or x4 (--mode upscale: the input).")
+LITERAL_OPTION = typer.Option(False, "--literal-prompt", help="Read the prompt as written. By default a model that ships a vocabulary (builtin:landscapes) reads words it never trained on as the nearest phrase it did, and the line 'read as:' shows it.")
+
+
+def echo_reading(metadata: dict) -> None:
+    """Say how the model read the prompt, where it rewrote it (videogen.vocabulary)."""
+    if "prompt_read_as" in metadata:
+        typer.echo(f"read as: {metadata['prompt_read_as']}")
 
 
 @app.command()
@@ -30,6 +37,7 @@ def render(
     guidance: float = typer.Option(7.5, help="Classifier-free guidance scale (<= 1 disables it)."),
     seed: int = typer.Option(0, help="Seed of the initial noise; the same seed gives the same clip."),
     negative: Optional[str] = typer.Option(None, help="Negative prompt."),
+    literal_prompt: bool = LITERAL_OPTION,
     camera: Optional[str] = typer.Option(None, help="Camera spec, e.g. pan_right:0.6 or zoom_in:0.3+tilt_up:0.2@ease_in_out; static: a locked-off camera; unset: the prompt moves it."),
     camera_strength: float = typer.Option(1.0, help="How strongly the training-free camera controls (noise warp, --camera-shift) follow the camera (0..1)."),
     camera_shift: Optional[float] = typer.Option(None, help="Share of the denoising steps whose latents are pulled along the camera (0..1; any model). Default: the model's (builtin:landscapes 1, other models 0)."),
@@ -59,7 +67,7 @@ def render(
 
         width, height = parse_size(size)
         request = Request.create(**given(
-            prompt=prompt, negative_prompt=negative, frames=frames, keyframes=keyframes, fps=fps, width=width, height=height,
+            prompt=prompt, negative_prompt=negative, rewrite_prompt=not literal_prompt, frames=frames, keyframes=keyframes, fps=fps, width=width, height=height,
             steps=steps, guidance=guidance, seed=seed, camera=camera, camera_strength=camera_strength, camera_shift=camera_shift,
             model=model, device=device,
             mode=mode, init_image=init_image, end_image=end_image, init_video=init_video, mask=mask, strength=strength,
@@ -68,6 +76,7 @@ def render(
         with step_progress("denoising") as progress:
             result = render_clip(request, output, format=format, overwrite=overwrite, audio=audio, progress=progress)
     height, width = result.frames.shape[1:3]
+    echo_reading(result.metadata)
     typer.echo(f"{result.path}: {len(result.frames)} frames, {width}x{height} at {result.fps} fps, rendered in {result.seconds:.1f} s")
 
 
@@ -81,6 +90,7 @@ def image(
     steps: int = typer.Option(25, help="Denoising steps."),
     guidance: float = typer.Option(7.5, help="Classifier-free guidance scale (<= 1 disables it)."),
     negative: Optional[str] = typer.Option(None, help="Negative prompt."),
+    literal_prompt: bool = LITERAL_OPTION,
     mode: Optional[str] = MODE_OPTION,
     init_image: Optional[Path] = typer.Option(None, "--image", help="Image to start from: image_to_image; with --mask inpaint; with --outpaint outpaint."),
     mask: Optional[str] = MASK_OPTION,
@@ -103,13 +113,14 @@ def image(
 
         width, height = parse_size(size)
         request = Request.create(**given(
-            prompt=prompt, negative_prompt=negative, frames=1, width=width, height=height, steps=steps, guidance=guidance,
+            prompt=prompt, negative_prompt=negative, rewrite_prompt=not literal_prompt, frames=1, width=width, height=height, steps=steps, guidance=guidance,
             seed=seed, model=model, device=device, mode=mode, init_image=init_image, mask=mask, strength=strength,
             outpaint=outpaint, upscale=upscale,
         ))
         with step_progress("denoising") as progress:
             result = render_images(request, output, variations=n, overwrite=overwrite, progress=progress)
     height, width = result.images.shape[1:3]
+    echo_reading(result.metadata)
     seeds = f"seed {result.seeds[0]}" if n == 1 else f"seeds {result.seeds[0]}-{result.seeds[-1]}"
     typer.echo(f"{result.paths[0]}: {n} image{'s' if n > 1 else ''} of {width}x{height} ({request.mode}, {seeds}), made in {result.seconds:.1f} s")
 

@@ -297,6 +297,7 @@ def eval_command(
     limit: Optional[int] = typer.Option(None, help="Evaluate this many prompts, balanced over the groups (default: all)."),
     judge_check: int = typer.Option(500, help="Fresh renders that measure the judge's own accuracy."),
     seed: int = typer.Option(0),
+    literal_prompt: bool = typer.Option(False, "--literal-prompt", help="Read the prompts as written, not in the model's vocabulary (see `videogen render --help`)."),
     device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
 ):
     """Score a model on the fixed prompt set beside rendered ground truth (ceiling), that truth through the model's VAE
@@ -310,7 +311,7 @@ def eval_command(
 
         pipe = load_pipeline(model, device=device)
         settings = EvalSettings(num_frames=frames, size=size, steps=steps, guidance_scale=guidance, limit=limit,
-                                judge_check=judge_check, seed=seed)
+                                judge_check=judge_check, seed=seed, rewrite_prompt=not literal_prompt)
         with step_progress("generating") as progress:
             report = evaluate(pipe, settings, output, model_name=model, progress=progress)
     echo_report(report, output)

@@ -5,6 +5,7 @@ writes report.json, report.md and contact_sheet.png."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ class EvalSettings:
     limit: int | None = None  # prompts in all, balanced over groups; None: the whole set
     judge_check: int = 500  # fresh renders that measure the judge's own accuracy (120 left a 2% noise on 95%)
     seed: int = 0
+    rewrite_prompt: bool = True  # the pipeline's default: read unknown words in the model's vocabulary (videogen.vocabulary)
     prompts: list[EvalPrompt] = field(default_factory=load_prompt_set)
 
 
@@ -161,17 +163,19 @@ def evaluate(pipe, settings: EvalSettings, out_dir: Path, model_name: str = "",
     for index, p in enumerate(prompts):
         model.append(pipe(prompt=p.prompt, num_frames=frames, height=size, width=size, seed=settings.seed + index,
                           num_inference_steps=settings.steps, guidance_scale=settings.guidance_scale,
-                          camera=p.scene.camera, output_type="np").frames[0].astype(np.float32))
+                          camera=p.scene.camera, rewrite_prompt=settings.rewrite_prompt, output_type="np").frames[0].astype(np.float32))
         if progress:
             progress(index + 1, len(prompts))
     reference_embedding = judge.embed(np.stack([judge_frames(clip) for clip in reference]))
     vae_ceiling = vae_round_trip(pipe, ceiling)
     clips_by_source = {"floor": floor, "model": model, "vae_ceiling": vae_ceiling, "ceiling": ceiling}
     trusted_names = {name for name, ok in trusted.items() if ok}
+    read_as = {p.prompt: pipe.read_prompt(p.prompt)[0] for p in prompts} if settings.rewrite_prompt else {}
     report = {
         "model": model_name,
         "settings": {"num_frames": frames, "size": size, "steps": settings.steps, "guidance_scale": settings.guidance_scale,
-                     "prompts": len(prompts), "seed": settings.seed},
+                     "prompts": len(prompts), "seed": settings.seed, "rewrite_prompt": settings.rewrite_prompt},
+        "rewritten_prompts": {prompt: text for prompt, text in read_as.items() if text != prompt},
         "judge": {"accuracy_on_fresh_renders": accuracy, "min_accuracy": JUDGE_MIN_ACCURACY,
                   "trusted": trusted,
                   "fresh_renders": settings.judge_check},
@@ -200,6 +204,16 @@ def _cell(value) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def reading_note(report: dict) -> str:
+    """How the model read its prompts: as written, or how many it rewrote in its vocabulary, per group."""
+    if not report["settings"].get("rewrite_prompt", True):
+        return "Prompts read as written (rewrite_prompt off)."
+    rewritten = Counter(clip["group"] for clip in report["sources"]["model"]["clips"] if clip["prompt"] in report.get("rewritten_prompts", {}))
+    groups = ", ".join(f"{count} {group}" for group, count in rewritten.items()) or "none"
+    return (f"Prompts the model rewrote in its vocabulary before reading them (rewrite_prompt, videogen.vocabulary; each "
+            f"in report.json): {groups}.")
+
+
 def markdown(report: dict) -> str:
     """The Markdown summary: headline metrics per source, adherence per attribute and group, the judge's accuracy."""
     sources = report["sources"]
@@ -213,6 +227,7 @@ def markdown(report: dict) -> str:
               "same ground truth encoded and decoded by the model's VAE (what its latents can hold). Prompt adherence "
               f"on the {', '.join(GROUPS)} groups; camera adherence on the {camera_clips} clips of the camera group "
               "(natural look, clear weather, daylight: scenes whose motion the estimator reads on ground truth)."), "",
+             reading_note(report), "",
              f"| metric | better | {header} |", "|---|---|" + "---|" * len(shown)]
     for key, title, higher in HEADLINE:
         better = {True: "higher", False: "lower", None: "-"}[higher]

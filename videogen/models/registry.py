@@ -80,6 +80,7 @@ def _load_folder(folder: Path, version: int, device: str, dtype: str):
     """load_pipeline's cached work; `version` (the index's mtime) is only part of the cache key."""
     from videogen.models.text_encoder import load_minilm
     from videogen.pipeline import VideoPipeline
+    from videogen.vocabulary import Vocabulary
 
     torch_dtype = getattr(torch, dtype)
     index = json.loads((folder / "model_index.json").read_text())
@@ -95,4 +96,6 @@ def _load_folder(folder: Path, version: int, device: str, dtype: str):
     missing = [name for name in PIPELINE_COMPONENTS if name not in components]
     if missing:
         raise UsageError(f"model: {folder} lacks {', '.join(missing)} in model_index.json")
-    return VideoPipeline(**components, default_camera_shift=index.get("default_camera_shift", 0.0)).to(device)
+    Vocabulary.from_config(index.get("vocabulary"), str(folder / "model_index.json"))  # a bad one named by its file
+    return VideoPipeline(**components, default_camera_shift=index.get("default_camera_shift", 0.0),
+                         vocabulary=index.get("vocabulary")).to(device)

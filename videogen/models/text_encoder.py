@@ -84,6 +84,11 @@ def mean_states(text_encoder, tokenizer, clauses: list[ClauseKey]) -> torch.Tens
     return (states * weights[..., None].to(states)).sum(1) / mask.sum(1, keepdim=True).to(states)  # (Q, L, D) -> (Q, D)
 
 
+def sentence_embeddings(text_encoder, tokenizer, texts: list[str]) -> torch.Tensor:
+    """MiniLM's sentence embedding of each text, its tokens' mean state normalised (Reimers & Gurevych 2019): (N, D)."""
+    return torch.nn.functional.normalize(mean_states(text_encoder, tokenizer, [(text, ()) for text in texts]).float(), dim=-1)
+
+
 def clause_states(text_encoder, tokenizer, texts: list[str], slots: int, spans: list[list[tuple[int, int, float]]] | None = None,
                   cache: dict[ClauseKey, torch.Tensor] | None = None) -> torch.Tensor:
     """One sentence embedding per clause of each text: (B, slots, D).

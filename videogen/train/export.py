@@ -16,6 +16,7 @@ from videogen.models.registry import BUILTIN_ROOT, load_pipeline
 from videogen.models.denoiser import CameraUNet3D
 from videogen.train.denoiser import inference_scheduler
 from videogen.train.loop import CHECKPOINT, read_checkpoint
+from videogen.world import training_vocabulary
 
 
 def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path | None = None,
@@ -49,6 +50,7 @@ def export_builtin(denoiser_run: str, vae_folder: str, target: str | Path | None
         "vae": ["diffusers", "AutoencoderKL"],
         "_training_steps": state["step"],
         "default_camera_shift": camera_shift,
+        "vocabulary": training_vocabulary(),
     }
     (staging / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     shutil.rmtree(target, ignore_errors=True)

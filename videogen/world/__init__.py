@@ -14,7 +14,7 @@ evaluation (see captions.PHRASES). The camera is a cameras/ spec string ("pan_ri
 Trajectory drives a 2.5D ray caster, so layers at different depths move with true parallax.
 """
 
-from videogen.world.captions import camera_phrase, caption, phrase
+from videogen.world.captions import camera_phrase, caption, phrase, training_vocabulary
 from videogen.world.render import (
     render_clip,
     render_frames,
@@ -43,4 +43,5 @@ __all__ = [
     "ATTRIBUTES", "CAMERA_PRESETS", "HELD_OUT", "IMPOSSIBLE", "SPLITS", "Scene", "camera_phrase", "caption",
     "changed_attributes", "check_attributes", "heldout_pairs", "is_possible", "phrase", "render_clip", "render_frames", "sample_attributes",
     "sample_camera", "sample_counterfactual", "sample_scene", "scene_depth", "scene_trajectory", "scene_truth",
+    "training_vocabulary",
 ]

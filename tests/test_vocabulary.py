@@ -1,0 +1,161 @@
+"""Reading a prompt in the model's vocabulary: which words are rewritten, as what, and how the front doors show it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from videogen import load_pipeline
+from videogen.cli import app
+from videogen.errors import UsageError
+from videogen.models.registry import BUILTIN_ROOT
+from videogen.prompt_weights import format_prompt_weights, parse_prompt_weights
+from videogen.vocabulary import MIN_SIMILARITY, Rewrite, Vocabulary, apply_rewrites
+from videogen.world import Scene, caption, sample_attributes, training_vocabulary
+from videogen.world.captions import CAMERA_PHRASES, PHRASES
+
+VOCABULARY = Vocabulary(phrases=("a watercolour of", "mountains", "a lake", "in thick fog", "a kite", "a small boat"),
+                        clause_phrases=("camera pans right",), joining_words=("above", "on"), words=("slow",))
+
+
+def table_similarity(table: dict[str, tuple[str, float]]):
+    """A Similarity that knows only `table` (text -> (target, cosine)); every other text scores 0.1 with everything."""
+
+    def similarity(texts: list[str]) -> torch.Tensor:
+        scores = torch.full((len(texts), len(VOCABULARY.targets)), 0.1)
+        for row, text in enumerate(texts):
+            if text in table:
+                target, cosine = table[text]
+                scores[row, VOCABULARY.targets.index(target)] = cosine
+        return scores
+
+    return similarity
+
+
+def test_words_the_model_knows_are_never_rewritten():
+    asked = []
+    text = "Mountains above a lake, in thick fog, slow camera pans right"
+    assert VOCABULARY.rewrites(text, lambda texts: asked.append(texts) or torch.zeros(len(texts), 6)) == []
+    assert asked == []  # nothing unknown: the encoder is not even asked
+
+
+def test_unknown_runs_become_the_nearest_phrase_keeping_a_capital():
+    similarity = table_similarity({"An aquarelle of": ("a watercolour of", 0.6), "alpine summits": ("mountains", 0.65),
+                                   "shrouded in haze": ("in thick fog", 0.59)})
+    text = "An aquarelle of alpine summits above a lake, shrouded in haze"
+    rewrites = VOCABULARY.rewrites(text, similarity)
+    assert [(r.words, r.phrase) for r in rewrites] == [("An aquarelle of", "A watercolour of"), ("alpine summits", "mountains"),
+                                                      ("shrouded in haze", "in thick fog")]
+    assert apply_rewrites(text, [], rewrites)[0] == "A watercolour of mountains above a lake, in thick fog"
+
+
+def test_a_guess_below_the_threshold_keeps_the_words():
+    similarity = table_similarity({"a montgolfier aloft": ("mountains", MIN_SIMILARITY - 0.06)})
+    assert VOCABULARY.rewrites("a lake, a montgolfier aloft", similarity) == []
+
+
+def test_spans_stop_at_joining_words_and_after_of():
+    words = "a watercolour of alpine summits above a still mere".split()
+    runs = VOCABULARY.unknown_runs(words)
+    assert runs == [(3, 5), (7, 9)]  # "above" keeps the two runs apart
+    spans = [" ".join(words[start:end]) for start, end in VOCABULARY.candidate_spans(words, runs, 0)]
+    assert "alpine summits" in spans and "of alpine summits" not in spans and not any("above" in span for span in spans)
+
+
+def test_unknown_words_a_few_function_words_apart_are_one_span():
+    assert VOCABULARY.unknown_runs("a yacht under sail".split()) == [(1, 4)]
+    assert VOCABULARY.unknown_runs("a yacht above sail".split()) == [(1, 2), (3, 4)]  # a joining word parts them
+    similarity = table_similarity({"a yacht under sail": ("a small boat", 0.83), "yacht under sail": ("a small boat", 0.8)})
+    (rewrite,) = VOCABULARY.rewrites("a lake, a yacht under sail", similarity)
+    assert rewrite.words == "a yacht under sail" and rewrite.phrase == "a small boat"  # the run's most similar span wins
+
+
+def test_words_that_describe_a_known_word_stay():
+    """An unknown word beside a known one most likely describes it; a phrase in its place would add a thing."""
+    similarity = table_similarity({"wooden": ("a small boat", 0.9), "misty": ("in thick fog", 0.9), "drifts": ("a kite", 0.9)})
+    assert VOCABULARY.rewrites("a wooden boat, misty mountains, a kite drifts", similarity) == []
+
+
+def test_a_clause_phrase_replaces_only_a_whole_clause():
+    similarity = table_similarity({"a red car": ("camera pans right", 0.6), "the view sweeps rightward": ("camera pans right", 0.6)})
+    assert VOCABULARY.rewrites("a red car on a lake", similarity) == []
+    (rewrite,) = VOCABULARY.rewrites("a lake, the view sweeps rightward", similarity)
+    assert rewrite.phrase == "camera pans right"
+
+
+def test_weighted_words_keep_their_weight_through_a_rewrite():
+    text, spans = parse_prompt_weights("(aquarelle:1.3) of hills, (misty:0.8) lake")
+    rewrite = Rewrite(0, 9, "aquarelle", "a watercolour", 0.6)
+    moved_text, moved_spans = apply_rewrites(text, spans, [rewrite])
+    assert format_prompt_weights(moved_text, moved_spans) == "(a watercolour:1.3) of hills, (misty:0.8) lake"
+    assert format_prompt_weights(*parse_prompt_weights("a (misty:1.3) lake")) == "a (misty:1.3) lake"
+
+
+@pytest.mark.parametrize("config, problem", [
+    ("words", "must be a mapping"), ({"phrases": [], "words": []}, "has no phrases"),
+    ({"phrases": ["a lake", 3]}, "phrases must be a list of non-empty texts"), ({"phrases": ["a"], "colours": []}, "must be a mapping"),
+])
+def test_a_malformed_vocabulary_names_its_file(config, problem):
+    with pytest.raises(UsageError, match=f"model: models/x/model_index.json: vocabulary .*{problem}"):
+        Vocabulary.from_config(config, "models/x/model_index.json")
+
+
+def test_a_model_folder_with_a_bad_vocabulary_fails_on_load(tiny_model_dir, tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for item in tiny_model_dir.iterdir():
+        (folder / item.name).symlink_to(item)
+    index = json.loads((tiny_model_dir / "model_index.json").read_text())
+    (folder / "model_index.json").unlink()
+    (folder / "model_index.json").write_text(json.dumps({**index, "vocabulary": {"phrases": "a lake"}}))
+    with pytest.raises(UsageError, match=f"{folder / 'model_index.json'}: vocabulary phrases must be a list"):
+        load_pipeline(str(folder))
+
+
+def test_the_shipped_vocabulary_is_training_phrases_only():
+    """The eval's held-out phrasings measure words the model never saw: none of them may be in what it reads them as."""
+    shipped = json.loads((BUILTIN_ROOT / "landscapes" / "model_index.json").read_text())["vocabulary"]
+    heldout = {text for values in PHRASES.values() for _, held in values.values() for text in held if text}
+    heldout |= {text for _, held in CAMERA_PHRASES.values() for text in held}
+    assert shipped == training_vocabulary() and not heldout & set(shipped["phrases"] + shipped["clause_phrases"])
+
+
+def test_the_builtin_model_reads_held_out_words_as_training_phrases_and_training_captions_as_written():
+    pipe = load_pipeline("builtin:landscapes")
+    text, rewrites = pipe.read_prompt("An aquarelle of alpine summits, at sundown, (shrouded in haze:1.2)")
+    assert text == "A watercolour of mountains, at sunset, (in thick fog:1.2)", rewrites
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        scene = Scene(**sample_attributes(rng, "train"), camera="pan_left:0.6", seed=0)
+        training_caption = caption(scene, rng, "train", complete=True)
+        assert pipe.read_prompt(training_caption) == (training_caption, [])
+
+
+def test_rewriting_changes_what_the_denoiser_reads_and_can_be_turned_off(tiny_pipeline, monkeypatch):
+    prompt = "an aquarelle of alpine summits"
+    assert tiny_pipeline.read_prompt(prompt) == (prompt, [])  # no vocabulary: read as written
+    monkeypatch.setattr(tiny_pipeline, "caption_vocabulary", VOCABULARY)
+    monkeypatch.setattr(tiny_pipeline, "phrase_similarity", table_similarity({"alpine summits": ("mountains", 0.65)}))
+    assert tiny_pipeline.read_prompt(prompt)[0] == "an aquarelle of mountains"
+    rewritten, literal = (tiny_pipeline.encode_prompt([prompt], None, False, rewrite_prompt=rewrite) for rewrite in (True, False))
+    assert torch.equal(rewritten, tiny_pipeline.encode_prompt(["an aquarelle of mountains"], None, False, rewrite_prompt=False))
+    assert not torch.equal(rewritten, literal)
+
+
+def test_cli_says_what_the_model_read_and_records_it(tmp_path):
+    runner = CliRunner()
+    output = tmp_path / "dunes.png"
+    result = runner.invoke(app, ["image", "an aquarelle of alpine summits", "-o", str(output), "--steps", "1", "--size", "64x64"])
+    assert result.exit_code == 0, result.output
+    assert "read as: a watercolour of mountains" in result.output
+    literal = runner.invoke(app, ["image", "an aquarelle of alpine summits", "-o", str(tmp_path / "literal.png"), "--steps", "1",
+                                  "--size", "64x64", "--literal-prompt"])
+    assert literal.exit_code == 0 and "read as" not in literal.output
+    metadata = json.loads(Image.open(output).text["videogen"])
+    assert metadata["prompt"] == "an aquarelle of alpine summits" and metadata["prompt_read_as"] == "a watercolour of mountains"
+    assert "prompt_read_as" not in json.loads(Image.open(tmp_path / "literal.png").text["videogen"])
