@@ -15,7 +15,7 @@ from videogen.cli import app
 from videogen.errors import UsageError
 from videogen.models.registry import BUILTIN_ROOT
 from videogen.prompt_weights import format_prompt_weights, parse_prompt_weights
-from videogen.vocabulary import MIN_SIMILARITY, Rewrite, Vocabulary, apply_rewrites
+from videogen.vocabulary import MIN_SIMILARITY, Rewrite, Vocabulary, apply_rewrites, cuts
 from videogen.world import Scene, caption, sample_attributes, training_vocabulary
 from videogen.world.captions import CAMERA_PHRASES, PHRASES
 
@@ -61,18 +61,23 @@ def test_a_guess_below_the_threshold_keeps_the_words():
 
 def test_spans_stop_at_joining_words_and_after_of():
     words = "a watercolour of alpine summits above a still mere".split()
-    runs = VOCABULARY.unknown_runs(words)
-    assert runs == [(3, 5), (7, 9)]  # "above" keeps the two runs apart
-    spans = [" ".join(words[start:end]) for start, end in VOCABULARY.candidate_spans(words, runs, 0)]
+    assert VOCABULARY.rows(words) == [[(3, 5)], [(7, 9)]]  # "above" keeps the two runs apart
+    spans = [" ".join(words[start:end]) for start, end in VOCABULARY.candidate_spans(words, (3, 5), 0, len(words))]
     assert "alpine summits" in spans and "of alpine summits" not in spans and not any("above" in span for span in spans)
+    words = "an aquarelle of hills".split()
+    spans = [" ".join(words[start:end]) for start, end in VOCABULARY.candidate_spans(words, (1, 2), 0, len(words))]
+    assert sorted(spans) == ["an aquarelle", "an aquarelle of", "aquarelle", "aquarelle of"]
 
 
-def test_unknown_words_a_few_function_words_apart_are_one_span():
-    assert VOCABULARY.unknown_runs("a yacht under sail".split()) == [(1, 4)]
-    assert VOCABULARY.unknown_runs("a yacht above sail".split()) == [(1, 2), (3, 4)]  # a joining word parts them
-    similarity = table_similarity({"a yacht under sail": ("a small boat", 0.83), "yacht under sail": ("a small boat", 0.8)})
-    (rewrite,) = VOCABULARY.rewrites("a lake, a yacht under sail", similarity)
-    assert rewrite.words == "a yacht under sail" and rewrite.phrase == "a small boat"  # the run's most similar span wins
+def test_a_row_of_unknown_runs_is_cut_where_its_parts_read_better():
+    assert VOCABULARY.rows("a yacht under sail".split()) == [[(1, 2), (3, 4)]]
+    assert cuts(3) == [[(0, 0), (1, 1), (2, 2)], [(0, 0), (1, 2)], [(0, 1), (2, 2)], [(0, 2)]]
+    one = table_similarity({"a yacht under sail": ("a small boat", 0.83), "a yacht": ("a small boat", 0.85), "under sail": ("a lake", 0.5)})
+    assert [(r.words, r.phrase) for r in VOCABULARY.rewrites("a lake, a yacht under sail", one)] == [("a yacht under sail", "a small boat")]
+    two = table_similarity({"alpine summits at sundown": ("mountains", 0.55), "alpine summits": ("mountains", 0.65),
+                            "at sundown": ("in thick fog", 0.6)})  # the words between go with the stretch after them
+    assert [(r.words, r.phrase) for r in VOCABULARY.rewrites("alpine summits at sundown", two)] == [
+        ("alpine summits", "mountains"), ("at sundown", "in thick fog")]
 
 
 def test_words_that_describe_a_known_word_stay():

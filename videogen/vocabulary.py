@@ -12,6 +12,7 @@ Words the model knows are never changed, nor is a prompt of a model that ships n
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,34 +98,42 @@ class Vocabulary:
         return all(word in FUNCTION_WORDS and word not in (*self.joining_words, DESCRIBES_WHAT_FOLLOWS) for word in words)
 
     def unknown_runs(self, words: list[str]) -> list[tuple[int, int]]:
-        """Index ranges [i, j) of the runs of unknown words; runs up to SPAN_REACH words apart are one where a rewrite
-        may take in the words between ("shrouded in haze")."""
+        """Index ranges [i, j) of the runs of unknown words."""
         runs = []
         for index, word in enumerate(words):
             if self.is_known(word):
                 continue
-            between = [word.lower() for word in words[runs[-1][1]:index]] if runs else []
-            if runs and len(between) <= SPAN_REACH and self.may_take_in(between):
+            if runs and runs[-1][1] == index:
                 runs[-1] = (runs[-1][0], index + 1)
             else:
                 runs.append((index, index + 1))
         return runs
 
-    def touches_known_word(self, words: list[str], run: tuple[int, int]) -> bool:
-        """Whether a run sits right beside a word the model knows that is not a function word: then it most likely
-        describes that word ("a wooden boat", "misty pine forest", "a boat drifts"), which the model reads anyway,
-        where a phrase in its place would add a thing of its own ("pine woods", "drifting clouds")."""
-        first, last = run
+    def touches_known_word(self, words: list[str], stretch: tuple[int, int]) -> bool:
+        """Whether unknown words sit right beside a word the model knows that is not a function word: then they most
+        likely describe that word ("a wooden boat", "misty pine forest", "a boat drifts"), which the model reads anyway,
+        where a phrase in their place would add a thing of its own ("pine woods", "drifting clouds")."""
+        first, last = stretch
         beside = words[first - 1 : first] + words[last : last + 1]
         return any(self.is_known(word) and word.lower() not in FUNCTION_WORDS for word in beside)
 
-    def candidate_spans(self, words: list[str], runs: list[tuple[int, int]], run: int) -> list[tuple[int, int]]:
-        """Word ranges that may be rewritten for run number `run`: it, with up to SPAN_REACH words either side that it
-        may take in ("a yacht under sail"), the right side ending in DESCRIBES_WHAT_FOLLOWS if need be ("an aquarelle
-        of"), reaching no other run."""
-        first, last = runs[run]
-        lowest = runs[run - 1][1] if run else 0
-        highest = runs[run + 1][0] if run + 1 < len(runs) else len(words)
+    def rows(self, words: list[str]) -> list[list[tuple[int, int]]]:
+        """The runs of unknown words in rows that one rewrite may cover together: runs up to SPAN_REACH words apart
+        with only words a rewrite may take in between ("a yacht under sail", "alpine summits at sundown")."""
+        rows, lower = [], [word.lower() for word in words]
+        for run in self.unknown_runs(words):
+            between = lower[rows[-1][-1][1] : run[0]] if rows else []
+            if rows and len(between) <= SPAN_REACH and self.may_take_in(between):
+                rows[-1].append(run)
+            else:
+                rows.append([run])
+        return rows
+
+    def candidate_spans(self, words: list[str], stretch: tuple[int, int], lowest: int, highest: int) -> list[tuple[int, int]]:
+        """Word ranges that may be rewritten for a stretch of unknown words: it, with up to SPAN_REACH words either side
+        that it may take in ("at sundown"), within [lowest, highest), the right side ending in DESCRIBES_WHAT_FOLLOWS
+        if need be ("an aquarelle of")."""
+        first, last = stretch
         lower = [word.lower() for word in words]
         starts = [start for start in range(max(lowest, first - SPAN_REACH), first + 1) if self.may_take_in(lower[start:first])]
         ends = [end for end in range(last, min(highest, last + SPAN_REACH) + 1) if self.may_take_in(lower[last:end])
@@ -132,37 +141,63 @@ class Vocabulary:
         return [(start, end) for start in starts for end in ends]
 
     def rewrites(self, text: str, similarity: Similarity) -> list[Rewrite]:
-        """Per run of unknown words in each clause that touches no known word, the span and training phrase of highest
-        similarity that reaches MIN_SIMILARITY and overlaps no span chosen before it, the most similar chosen first; in
-        the order of the text."""
-        candidates, whole_clauses = [], []  # ((clause, run), character start, end); whether each is a whole clause
+        """The rewrites of a text, in its order. Each row of unknown runs (see rows) is cut into the stretches whose
+        nearest training phrases are the nearest on average, so "a yacht under sail" is read as one phrase and "alpine
+        summits at sundown" as two; the words between two stretches go with the one after them ("at sundown"). A
+        stretch becomes the phrase nearest any of its candidate spans where that reaches MIN_SIMILARITY; one that
+        touches a known word stays as it is."""
+        spans, owners, whole_clauses, row_sizes = [], [], [], []  # each span's characters, (row, first, last) run, ...
         for clause_start, clause in prompt_clauses(text):
             matches = list(WORD.finditer(clause))
             words = [match.group() for match in matches]
-            runs = [run for run in self.unknown_runs(words) if not self.touches_known_word(words, run)]
-            for run in range(len(runs)):
-                for start, end in self.candidate_spans(words, runs, run):
-                    candidates.append(((clause_start, run), clause_start + matches[start].start(), clause_start + matches[end - 1].end()))
-                    whole_clauses.append(start == 0 and end == len(words))
-        if not candidates:
+            for row in self.rows(words):
+                row_sizes.append(len(row))
+                for first, last in itertools.combinations_with_replacement(range(len(row)), 2):
+                    stretch = (row[first][0], row[last][1])
+                    if self.touches_known_word(words, stretch):
+                        continue
+                    lowest = row[first - 1][1] if first else 0
+                    highest = row[last][1] if last + 1 < len(row) else len(words)
+                    for start, end in self.candidate_spans(words, stretch, lowest, highest):
+                        spans.append((clause_start + matches[start].start(), clause_start + matches[end - 1].end()))
+                        owners.append((len(row_sizes) - 1, first, last))
+                        whole_clauses.append(start == 0 and end == len(words))
+        if not spans:
             return []
-        similarities = similarity([text[start:end] for _, start, end in candidates])  # (N, P)
+        similarities = similarity([text[start:end] for start, end in spans])  # (N, P)
         part_of_clause = ~torch.tensor(whole_clauses)
         similarities[part_of_clause[:, None] & (torch.arange(similarities.shape[1]) >= len(self.phrases))] = -1
         scores, nearest = similarities.max(dim=1)
-        rewrites, done = [], set()
-        for index in scores.argsort(descending=True).tolist():
-            run, start, end = candidates[index]
-            if scores[index] < MIN_SIMILARITY:
-                break
-            if run in done or any(start < other.end and other.start < end for other in rewrites):
-                continue
-            phrase = self.targets[int(nearest[index])]
-            if text[start].isupper():  # "An aquarelle of" -> "A watercolour of"
-                phrase = phrase[0].upper() + phrase[1:]
-            rewrites.append(Rewrite(start, end, text[start:end], phrase, round(float(scores[index]), 3)))
-            done.add(run)
+        best: dict[tuple[int, int, int], int] = {}  # each stretch's most similar span
+        for index, owner in enumerate(owners):
+            if owner not in best or scores[index] > scores[best[owner]]:
+                best[owner] = index
+        rewrites = []
+        for row, size in enumerate(row_sizes):
+            chosen = [best[(row, *piece)] for piece in max(cuts(size), key=lambda pieces: mean_score(row, pieces, best, scores))
+                      if (row, *piece) in best]
+            for index in chosen:
+                if scores[index] >= MIN_SIMILARITY:
+                    start, end = spans[index]
+                    phrase = self.targets[int(nearest[index])]
+                    if text[start].isupper():  # "An aquarelle of" -> "A watercolour of"
+                        phrase = phrase[0].upper() + phrase[1:]
+                    rewrites.append(Rewrite(start, end, text[start:end], phrase, round(float(scores[index]), 3)))
         return sorted(rewrites, key=lambda rewrite: rewrite.start)
+
+
+def cuts(size: int) -> list[list[tuple[int, int]]]:
+    """Every way to cut items 0..size-1 into consecutive pieces (first, last): 3 -> [(0, 2)], [(0, 0), (1, 2)], ..."""
+    if size == 0:
+        return [[]]
+    return [[(0, last)] + [(first + last + 1, end + last + 1) for first, end in rest]
+            for last in range(size) for rest in cuts(size - last - 1)]
+
+
+def mean_score(row: int, pieces: list[tuple[int, int]], best: dict, scores: torch.Tensor) -> float:
+    """The mean similarity of a cut's pieces that may be rewritten (those touching a known word have no span)."""
+    values = [float(scores[best[(row, *piece)]]) for piece in pieces if (row, *piece) in best]
+    return sum(values) / len(values) if values else -1.0
 
 
 def apply_rewrites(text: str, spans: list[tuple[int, int, float]], rewrites: list[Rewrite]) -> tuple[str, list[tuple[int, int, float]]]:
