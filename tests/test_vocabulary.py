@@ -7,10 +7,11 @@ import json
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
-from videogen import load_pipeline
+from videogen import Storyboard, load_pipeline
 from videogen.cli import app
 from videogen.errors import UsageError
 from videogen.models.registry import BUILTIN_ROOT
@@ -164,3 +165,14 @@ def test_cli_says_what_the_model_read_and_records_it(tmp_path):
     metadata = json.loads(Image.open(output).text["videogen"])
     assert metadata["prompt"] == "an aquarelle of alpine summits" and metadata["prompt_read_as"] == "a watercolour of mountains"
     assert "prompt_read_as" not in json.loads(Image.open(tmp_path / "literal.png").text["videogen"])
+
+
+def test_storyboard_shots_record_their_reading_and_may_read_as_written(tmp_path):
+    shots = [{"id": "read", "prompt": "an aquarelle of alpine summits"},
+             {"id": "literal", "prompt": "an aquarelle of alpine summits", "rewrite_prompt": False}]
+    path = tmp_path / "board.yaml"
+    path.write_text(yaml.safe_dump({"title": "t", "defaults": {"steps": 1, "size": "64x64", "fps": 8, "frames": 2}, "shots": shots}))
+    board = Storyboard.from_yaml(path)
+    board.render(tmp_path / "out")
+    read, literal = (json.loads((tmp_path / "out" / "shots" / f"{plan.stem}.mp4.json").read_text()) for plan in board.shots)
+    assert read["prompt_read_as"] == "a watercolour of mountains" and "prompt_read_as" not in literal
