@@ -20,7 +20,7 @@ from videogen.vocabulary import MIN_SIMILARITY, Rewrite, Vocabulary, apply_rewri
 from videogen.world import Scene, caption, sample_attributes, training_vocabulary
 from videogen.world.captions import CAMERA_PHRASES, PHRASES
 
-VOCABULARY = Vocabulary(phrases=("a watercolour of", "mountains", "a lake", "in thick fog", "a kite", "a small boat"),
+VOCABULARY = Vocabulary(phrases=("a watercolour of", "mountains", "a lake", "in thick fog", "a kite", "a small boat", "the sea", "in heavy rain"),
                         clause_phrases=("camera pans right",), joining_words=("above", "on"), words=("slow",))
 
 
@@ -79,6 +79,12 @@ def test_a_row_of_unknown_runs_is_cut_where_its_parts_read_better():
                             "at sundown": ("in thick fog", 0.6)})  # the words between go with the stretch after them
     assert [(r.words, r.phrase) for r in VOCABULARY.rewrites("alpine summits at sundown", two)] == [
         ("alpine summits", "mountains"), ("at sundown", "in thick fog")]
+
+
+def test_a_phrase_says_the_words_before_it_in_its_own_way():
+    similarity = table_similarity({"wide bay": ("the sea", 0.6), "downpour": ("in heavy rain", 0.6)})
+    text = "mountains above a wide bay, during a downpour"
+    assert apply_rewrites(text, [], VOCABULARY.rewrites(text, similarity))[0] == "mountains above the sea, in heavy rain"
 
 
 def test_words_that_describe_a_known_word_stay():

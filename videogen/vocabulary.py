@@ -30,9 +30,11 @@ SPAN_REACH = 3
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 WORD_PARTS = re.compile(r"[a-z0-9]+")  # a word is known when all its parts are: "late-afternoon" -> late, afternoon
 # Words that name nothing of a scene ("sunset over a lake") are never what a prompt needs rewritten.
-FUNCTION_WORDS = frozenset("""a an the and or but nor of in on at by for with without from to into onto over under above below
-    across along around among behind beside between beyond near through toward towards up down off out past upon
-    within while as is are was be it its this that these those there here very so some all each every no not""".split())
+ARTICLES = frozenset(("a", "an", "the"))
+FUNCTION_WORDS = ARTICLES | frozenset("""and or but nor of in on at by for with without from to into onto over under above below
+    across along around among amid behind beside between beyond near through toward towards up down off out past upon
+    within during beneath underneath against before after until throughout about atop like via
+    while as is are was be it its this that these those there here very so some all each every no not""".split())
 # A phrase may end in "of" ("a watercolour of") but no span reaches past it: what follows is what it describes.
 DESCRIBES_WHAT_FOLLOWS = "of"
 
@@ -146,7 +148,9 @@ class Vocabulary:
         summits at sundown" as two; the words between two stretches go with the one after them ("at sundown"). A
         stretch becomes the phrase nearest any of its candidate spans where that reaches MIN_SIMILARITY; one that
         touches a known word stays as it is."""
-        spans, owners, whole_clauses, row_sizes = [], [], [], []  # each span's characters, (row, first, last) run, ...
+        # each candidate span's characters, its (row, first run, last run), whether it is a whole clause, and where each
+        # word it might have taken in on its left starts
+        spans, owners, whole_clauses, lead_ins, row_sizes = [], [], [], [], []
         for clause_start, clause in prompt_clauses(text):
             matches = list(WORD.finditer(clause))
             words = [match.group() for match in matches]
@@ -158,10 +162,12 @@ class Vocabulary:
                         continue
                     lowest = row[first - 1][1] if first else 0
                     highest = row[last][1] if last + 1 < len(row) else len(words)
-                    for start, end in self.candidate_spans(words, stretch, lowest, highest):
+                    candidates = self.candidate_spans(words, stretch, lowest, highest)
+                    for start, end in candidates:
                         spans.append((clause_start + matches[start].start(), clause_start + matches[end - 1].end()))
                         owners.append((len(row_sizes) - 1, first, last))
                         whole_clauses.append(start == 0 and end == len(words))
+                        lead_ins.append([clause_start + match.start() for match in matches[min(candidates)[0] : start]])
         if not spans:
             return []
         similarities = similarity([text[start:end] for start, end in spans])  # (N, P)
@@ -178,12 +184,23 @@ class Vocabulary:
                       if (row, *piece) in best]
             for index in chosen:
                 if scores[index] >= MIN_SIMILARITY:
-                    start, end = spans[index]
                     phrase = self.targets[int(nearest[index])]
+                    start, end = spans[index][0], spans[index][1]
+                    start = lead_in(text, start, lead_ins[index], phrase)
                     if text[start].isupper():  # "An aquarelle of" -> "A watercolour of"
                         phrase = phrase[0].upper() + phrase[1:]
                     rewrites.append(Rewrite(start, end, text[start:end], phrase, round(float(scores[index]), 3)))
         return sorted(rewrites, key=lambda rewrite: rewrite.start)
+
+
+def lead_in(text: str, start: int, word_starts: list[int], phrase: str) -> int:
+    """Where a rewrite as `phrase` starts: its span's start, or earlier, over the words just before it that the phrase
+    says again in its own way: an article before a phrase that opens with one ("a wide bay" -> "the coast", not "a the
+    coast"), or the function words before one that opens with a preposition ("during a downpour" -> "in heavy rain")."""
+    opening = phrase.split()[0].lower()
+    if opening in ARTICLES:
+        return word_starts[-1] if word_starts and text[word_starts[-1] : start].split()[0].lower() in ARTICLES else start
+    return word_starts[0] if word_starts and opening in FUNCTION_WORDS else start
 
 
 def cuts(size: int) -> list[list[tuple[int, int]]]:
