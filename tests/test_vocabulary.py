@@ -16,7 +16,7 @@ from videogen.cli import app
 from videogen.errors import UsageError
 from videogen.models.registry import BUILTIN_ROOT
 from videogen.prompt_weights import format_prompt_weights, parse_prompt_weights
-from videogen.vocabulary import MIN_SIMILARITY, Rewrite, Vocabulary, apply_rewrites, cuts
+from videogen.vocabulary import MAX_ROW_RUNS, MIN_SIMILARITY, Rewrite, Vocabulary, apply_rewrites, cuts
 from videogen.world import Scene, caption, sample_attributes, training_vocabulary
 from videogen.world.captions import CAMERA_PHRASES, PHRASES
 
@@ -85,6 +85,18 @@ def test_a_phrase_says_the_words_before_it_in_its_own_way():
     similarity = table_similarity({"wide bay": ("the sea", 0.6), "downpour": ("in heavy rain", 0.6)})
     text = "mountains above a wide bay, during a downpour"
     assert apply_rewrites(text, [], VOCABULARY.rewrites(text, similarity))[0] == "mountains above the sea, in heavy rain"
+
+
+def test_a_long_row_of_unknown_words_is_read_in_rows_of_a_few_runs():
+    words = " and ".join(["cats", "dogs", "owls", "fish", "newts", "toads"]).split()
+    assert [len(row) for row in VOCABULARY.rows(words)] == [MAX_ROW_RUNS, 6 - MAX_ROW_RUNS]
+
+
+def test_two_rows_reaching_into_the_same_words_do_not_both_rewrite_them():
+    text = "a wide bay in at by the downpour"  # four function words apart: two rows, whose spans may meet in between
+    assert len(VOCABULARY.rows(text.split())) == 2
+    similarity = table_similarity({"wide bay in at by": ("the sea", 0.7), "at by the downpour": ("in heavy rain", 0.6)})
+    assert [rewrite.words for rewrite in VOCABULARY.rewrites(text, similarity)] == ["a wide bay in at by"]
 
 
 def test_words_that_describe_a_known_word_stay():

@@ -27,6 +27,8 @@ MIN_SIMILARITY = 0.45
 # Function words a rewritten span may take in on each side of its unknown ones, and the most that may lie between two
 # unknown words of one span ("a yacht under sail").
 SPAN_REACH = 3
+# The most runs of unknown words one row holds: each row is cut every way it can be (2 ** (runs - 1) ways).
+MAX_ROW_RUNS = 4
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 WORD_PARTS = re.compile(r"[a-z0-9]+")  # a word is known when all its parts are: "late-afternoon" -> late, afternoon
 # Words that name nothing of a scene ("sunset over a lake") are never what a prompt needs rewritten.
@@ -121,11 +123,12 @@ class Vocabulary:
 
     def rows(self, words: list[str]) -> list[list[tuple[int, int]]]:
         """The runs of unknown words in rows that one rewrite may cover together: runs up to SPAN_REACH words apart
-        with only words a rewrite may take in between ("a yacht under sail", "alpine summits at sundown")."""
+        with only words a rewrite may take in between ("a yacht under sail", "alpine summits at sundown"), at most
+        MAX_ROW_RUNS a row."""
         rows, lower = [], [word.lower() for word in words]
         for run in self.unknown_runs(words):
             between = lower[rows[-1][-1][1] : run[0]] if rows else []
-            if rows and len(between) <= SPAN_REACH and self.may_take_in(between):
+            if rows and len(rows[-1]) < MAX_ROW_RUNS and len(between) <= SPAN_REACH and self.may_take_in(between):
                 rows[-1].append(run)
             else:
                 rows.append([run])
@@ -190,7 +193,11 @@ class Vocabulary:
                     if text[start].isupper():  # "An aquarelle of" -> "A watercolour of"
                         phrase = phrase[0].upper() + phrase[1:]
                     rewrites.append(Rewrite(start, end, text[start:end], phrase, round(float(scores[index]), 3)))
-        return sorted(rewrites, key=lambda rewrite: rewrite.start)
+        kept = []  # two rows' spans may reach into the same function words from either side: the first keeps them
+        for rewrite in sorted(rewrites, key=lambda rewrite: rewrite.start):
+            if not kept or rewrite.start >= kept[-1].end:
+                kept.append(rewrite)
+        return kept
 
 
 def lead_in(text: str, start: int, word_starts: list[int], phrase: str) -> int:
