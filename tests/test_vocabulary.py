@@ -194,3 +194,5 @@ def test_storyboard_shots_record_their_reading_and_may_read_as_written(tmp_path)
     board.render(tmp_path / "out")
     read, literal = (json.loads((tmp_path / "out" / "shots" / f"{plan.stem}.mp4.json").read_text()) for plan in board.shots)
     assert read["prompt_read_as"] == "a watercolour of mountains" and "prompt_read_as" not in literal
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert page.count("<dt>read as</dt><dd>a watercolour of mountains</dd>") == 1

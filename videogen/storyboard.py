@@ -834,11 +834,20 @@ a {{ color: #8cc8ff; }}
 """
 
 
-def _shot_card(plan: ShotPlan, entry: dict) -> str:
+def _readings(metadata_file: Path) -> list[str]:
+    """How the model read a rendered shot's prompts, where it rewrote them (api.reading_of, in the shot's sidecar)."""
+    if not metadata_file.is_file():
+        return []
+    metadata = json.loads(metadata_file.read_text())
+    return metadata.get("prompts_read_as") or ([metadata["prompt_read_as"]] if "prompt_read_as" in metadata else [])
+
+
+def _shot_card(plan: ShotPlan, entry: dict, readings: list[str]) -> str:
     """One shot of the index page: poster (links to the clip), GIF preview and what made it."""
     render = entry.get("render") or {}
     prompts = "<br>".join(f"{html.escape(text)}" + (f" <small>(from frame {start})</small>" if len(plan.prompts) > 1 else "")
                           for start, text in plan.prompts)
+    read_as = {"read as": "<br>".join(map(html.escape, readings))} if readings else {}
     settings = ", ".join(f"{name}={value}" for name, value in plan.request.model_dump(
         mode="json", exclude={"prompt", "camera", "seed"}).items() if value is not None)
     seconds = f"{render['seconds']:.1f} s" + (" (cached)" if render.get("cached") else "") if render.get("seconds") else "unknown"
@@ -848,7 +857,7 @@ def _shot_card(plan: ShotPlan, entry: dict) -> str:
         media = (f'<a href="shots/{plan.stem}.mp4"><img src="shots/{plan.stem}.png" alt="poster of {plan.id}"></a>'
                  f'<img src="shots/{plan.stem}.gif" alt="preview of {plan.id}">')
     rows = {
-        "prompt": prompts, "camera": f"<code>{html.escape(plan.camera)}</code>", "seed": str(plan.seed),
+        "prompt": prompts, **read_as, "camera": f"<code>{html.escape(plan.camera)}</code>", "seed": str(plan.seed),
         "length": f"{plan.frames} frames at {plan.fps} fps", "transition": f"{plan.transition.type}"
         + (f" ({plan.transition_frames} frames)" if plan.transition_frames else ""),
         "settings": f"<code>{html.escape(settings)}</code>", "render time": seconds,
@@ -859,12 +868,14 @@ def _shot_card(plan: ShotPlan, entry: dict) -> str:
 
 
 def write_index(board: Storyboard, out: Path, manifest: dict) -> Path:
-    """index.html: the film, the contact sheet, and each shot's poster, preview, prompt, camera, seed, settings, render time."""
+    """index.html: the film, the contact sheet, and each shot's poster, preview, prompt (and how the model read it),
+    camera, seed, settings, render time."""
     film = ""
     if manifest.get("film"):
         film = ('<video src="film.mp4" controls loop style="width: 512px; image-rendering: pixelated"></video>'
                 '<p><img src="contact_sheet.png" alt="contact sheet"></p>')
-    shots = "\n".join(_shot_card(plan, entry) for plan, entry in zip(board.shots, manifest["shots"]))
+    shots = "\n".join(_shot_card(plan, entry, _readings(out / "shots" / f"{plan.stem}.mp4.json"))
+                      for plan, entry in zip(board.shots, manifest["shots"]))
     path = out / "index.html"
     with atomic_path(path) as temporary:
         temporary.write_text(_PAGE.format(title=html.escape(board.title), film=film, shots=shots))
