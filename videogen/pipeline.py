@@ -88,10 +88,11 @@ class VideoPipeline(DiffusionPipeline):
         return prompts
 
     def phrase_similarity(self, texts: list[str]) -> torch.Tensor:
-        """(N, P) cosine similarity of each text to the vocabulary's targets, by the text encoder's sentence embedding."""
+        """(N, P) cosine similarity of each text to the vocabulary's targets, by the text encoder's sentence embedding,
+        on the CPU (the rewriting around it is small CPU work, wherever the encoder runs)."""
         if self._phrase_embeddings is None:
-            self._phrase_embeddings = sentence_embeddings(self.text_encoder, self.tokenizer, list(self.caption_vocabulary.targets))
-        return sentence_embeddings(self.text_encoder, self.tokenizer, texts) @ self._phrase_embeddings.T
+            self._phrase_embeddings = sentence_embeddings(self.text_encoder, self.tokenizer, list(self.caption_vocabulary.targets)).cpu()
+        return sentence_embeddings(self.text_encoder, self.tokenizer, texts).cpu() @ self._phrase_embeddings.T
 
     def read_prompt(self, prompt: str, setting: str = "prompt") -> tuple[str, list[Rewrite]]:
         """The prompt as the denoiser reads it, its weights kept, and the rewrites that made it: each run of words the
