@@ -20,8 +20,10 @@ from videogen.vocabulary import MAX_ROW_RUNS, MIN_SIMILARITY, Rewrite, Vocabular
 from videogen.world import Scene, caption, sample_attributes, training_vocabulary
 from videogen.world.captions import CAMERA_PHRASES, PHRASES
 
-VOCABULARY = Vocabulary(phrases=("a watercolour of", "mountains", "a lake", "in thick fog", "a kite", "a small boat", "the sea", "in heavy rain"),
-                        clause_phrases=("camera pans right",), joining_words=("above", "on"), words=("slow",))
+VOCABULARY = Vocabulary(
+    phrases=("a watercolour of", "mountains", "a lake", "in thick fog", "a kite", "a small boat", "the sea", "in heavy rain"),
+    clause_phrases=("camera pans right",), joining_words=("above", "on"), words=("slow",),
+)
 
 
 def table_similarity(table: dict[str, tuple[str, float]]):
