@@ -26,7 +26,7 @@ from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
 from videogen.train.vae import (DISCRIMINATOR, PatchDiscriminator, added_channel_rotation, builtin_vae, cache_latents,
                                 grow_latent_channels, pair_crops, reconstruction_loss, shifted_latent_batch, train_vae)
-from videogen.world import changed_attributes
+from videogen.world import changed_attributes, training_vocabulary
 
 
 def test_train_stages_resume_export_and_render(tmp_path):
@@ -88,8 +88,9 @@ def test_train_stages_resume_export_and_render(tmp_path):
 
     model = export_builtin(str(run), str(tmp_path / "vae" / "vae"), tmp_path / "landscapes", camera_shift=0.5)
     index = json.loads((model / "model_index.json").read_text())
-    assert index["_training_steps"] == 3 and "text_encoder" not in index
+    assert index["_training_steps"] == 3 and "text_encoder" not in index and index["vocabulary"] == training_vocabulary()
     assert load_pipeline(str(model)).config.default_camera_shift == 0.5
+    assert load_pipeline(str(model)).read_prompt("an aquarelle of hills")[0] != "an aquarelle of hills"  # it reads its words
     export_decoder(str(tmp_path / "decoder" / "vae"), model)  # the decoder fine-tune replaces the VAE, denoiser kept
     shipped_vae = AutoencoderKL.from_pretrained(model / "vae").state_dict()  # not load_pipeline: it caches the model
     assert all(torch.equal(weight.half(), shipped_vae[name].half()) for name, weight in tuned.state_dict().items())
