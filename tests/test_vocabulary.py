@@ -22,7 +22,7 @@ from videogen.world.captions import CAMERA_PHRASES, PHRASES
 
 VOCABULARY = Vocabulary(
     phrases=("a watercolour of", "mountains", "a lake", "in thick fog", "a kite", "a small boat", "the sea", "in heavy rain"),
-    clause_phrases=("camera pans right",), joining_words=("above", "on"), words=("slow",),
+    reserved_phrases=("camera pans right",), joining_words=("above", "on"), words=("slow",),
 )
 
 
@@ -107,11 +107,24 @@ def test_words_that_describe_a_known_word_stay():
     assert VOCABULARY.rewrites("a wooden boat, misty mountains, a kite drifts", similarity) == []
 
 
-def test_a_clause_phrase_replaces_only_a_whole_clause():
-    similarity = table_similarity({"a red car": ("camera pans right", 0.6), "the view sweeps rightward": ("camera pans right", 0.6)})
-    assert VOCABULARY.rewrites("a red car on a lake", similarity) == []
-    (rewrite,) = VOCABULARY.rewrites("a lake, the view sweeps rightward", similarity)
-    assert rewrite.phrase == "camera pans right"
+def test_words_nearest_a_reserved_phrase_stay_as_written():
+    similarity = table_similarity({"cars": ("camera pans right", 0.6), "the view sweeps rightward": ("camera pans right", 0.6),
+                                   "a meadow": ("a lake", 0.5)})
+    assert VOCABULARY.rewrites("a lake, cars, the view sweeps rightward", similarity) == []
+    assert [r.phrase for r in VOCABULARY.rewrites("a meadow, cars", similarity)] == ["a lake"]
+
+
+def test_possessives_and_other_scripts_are_words():
+    assert VOCABULARY.is_known("lake's") and VOCABULARY.is_known("Mountains’") and not VOCABULARY.is_known("sundown's")
+    similarity = table_similarity({"été": ("in thick fog", 0.6)})
+    (rewrite,) = VOCABULARY.rewrites("the lake's shore, été", similarity)
+    assert rewrite.words == "été"  # one word, not "t" after an unknown "é"
+
+
+def test_an_article_before_a_rewritten_noun_goes_with_it():
+    similarity = table_similarity({"highway": ("mountains", 0.6)})
+    text = "a lake, a highway"
+    assert apply_rewrites(text, [], VOCABULARY.rewrites(text, similarity))[0] == "a lake, mountains"
 
 
 def test_weighted_words_keep_their_weight_through_a_rewrite():
@@ -120,6 +133,10 @@ def test_weighted_words_keep_their_weight_through_a_rewrite():
     moved_text, moved_spans = apply_rewrites(text, spans, [rewrite])
     assert format_prompt_weights(moved_text, moved_spans) == "(a watercolour:1.3) of hills, (misty:0.8) lake"
     assert format_prompt_weights(*parse_prompt_weights("a (misty:1.3) lake")) == "a (misty:1.3) lake"
+    assert format_prompt_weights(*parse_prompt_weights("(misty:1.23456789) lake")) == "(misty:1.23456789) lake"
+    text, spans = parse_prompt_weights("(alpine:1.3) (summits:0.8) at dawn")  # two weights on one rewrite: one span
+    moved_text, moved_spans = apply_rewrites(text, spans, [Rewrite(0, 14, "alpine summits", "mountains", 0.65)])
+    assert format_prompt_weights(moved_text, moved_spans) == "(mountains:1.05) at dawn"
 
 
 @pytest.mark.parametrize("config, problem", [
@@ -148,7 +165,7 @@ def test_the_shipped_vocabulary_is_training_phrases_only():
     shipped = json.loads((BUILTIN_ROOT / "landscapes" / "model_index.json").read_text())["vocabulary"]
     heldout = {text for values in PHRASES.values() for _, held in values.values() for text in held if text}
     heldout |= {text for _, held in CAMERA_PHRASES.values() for text in held}
-    assert shipped == training_vocabulary() and not heldout & set(shipped["phrases"] + shipped["clause_phrases"])
+    assert shipped == training_vocabulary() and not heldout & set(shipped["phrases"] + shipped["reserved_phrases"])
 
 
 def test_the_builtin_model_reads_held_out_words_as_training_phrases_and_training_captions_as_written():
@@ -171,6 +188,8 @@ def test_rewriting_changes_what_the_denoiser_reads_and_can_be_turned_off(tiny_pi
     rewritten, literal = (tiny_pipeline.encode_prompt([prompt], None, False, rewrite_prompt=rewrite) for rewrite in (True, False))
     assert torch.equal(rewritten, tiny_pipeline.encode_prompt(["an aquarelle of mountains"], None, False, rewrite_prompt=False))
     assert not torch.equal(rewritten, literal)
+    negative = tiny_pipeline.encode_prompt(["a lake"], prompt, True)[0]  # a negative prompt is read as written
+    assert torch.equal(negative, tiny_pipeline.encode_prompt([prompt], None, False, rewrite_prompt=False)[0])
 
 
 def test_cli_says_what_the_model_read_and_records_it(tmp_path):

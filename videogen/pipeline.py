@@ -94,13 +94,13 @@ class VideoPipeline(DiffusionPipeline):
             self._phrase_embeddings = sentence_embeddings(self.text_encoder, self.tokenizer, list(self.caption_vocabulary.targets)).cpu()
         return sentence_embeddings(self.text_encoder, self.tokenizer, texts).cpu() @ self._phrase_embeddings.T
 
-    def read_prompt(self, prompt: str, setting: str = "prompt") -> tuple[str, list[Rewrite]]:
+    def read_prompt(self, prompt: str) -> tuple[str, list[Rewrite]]:
         """The prompt as the denoiser reads it, its weights kept, and the rewrites that made it: each run of words the
         model's training captions never used, said as their nearest phrase (videogen.vocabulary). A model without a
         vocabulary reads the prompt as it is."""
         if self.caption_vocabulary is None:
             return prompt, []
-        text, spans = parse_prompt_weights(prompt, setting)
+        text, spans = parse_prompt_weights(prompt)
         rewrites = self.caption_vocabulary.rewrites(text, self.phrase_similarity)
         return (format_prompt_weights(*apply_rewrites(text, spans, rewrites)) if rewrites else prompt), rewrites
 
@@ -111,7 +111,7 @@ class VideoPipeline(DiffusionPipeline):
         negative/empty prompts come first: (2B, T, D).
 
         Weighted words, '(misty:1.3) lake', scale their tokens' hidden states by the weight. With `rewrite_prompt`, each
-        text is first read in the model's vocabulary (read_prompt).
+        prompt (not the negatives) is first read in the model's vocabulary (read_prompt).
         """
         if do_classifier_free_guidance:
             if negative_prompt is None or isinstance(negative_prompt, str):
@@ -122,8 +122,8 @@ class VideoPipeline(DiffusionPipeline):
             prompts = negatives + prompts
         else:
             settings = ["prompt"] * len(prompts)
-        if rewrite_prompt:
-            prompts = [self.read_prompt(text, setting)[0] for text, setting in zip(prompts, settings)]
+        if rewrite_prompt:  # negative prompts are read as written: "blurry" is no camera move to steer away from
+            prompts = [self.read_prompt(text)[0] if setting == "prompt" else text for text, setting in zip(prompts, settings)]
         texts, spans = zip(*(parse_prompt_weights(text, setting) for text, setting in zip(prompts, settings)))
         # Padded to the tokenizer's own length (MAX_PROMPT_TOKENS for MiniLM, 77 for CLIP), as the denoiser was trained.
         clauses = self.denoiser.config.get("prompt_clauses", 0)

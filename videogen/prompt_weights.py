@@ -37,6 +37,6 @@ def format_prompt_weights(text: str, spans: list[tuple[int, int, float]]) -> str
     """parse_prompt_weights' inverse: ('misty lake', [(0, 5, 1.3)]) -> '(misty:1.3) lake'."""
     pieces, position = [], 0
     for start, end, weight in sorted(spans):
-        pieces += [text[position:start], f"({text[start:end]}:{weight:g})"]
+        pieces += [text[position:start], f"({text[start:end]}:{weight!r})"]
         position = end
     return "".join(pieces) + text[position:]

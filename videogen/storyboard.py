@@ -845,9 +845,12 @@ def _readings(metadata_file: Path) -> list[str]:
 def _shot_card(plan: ShotPlan, entry: dict, readings: list[str]) -> str:
     """One shot of the index page: poster (links to the clip), GIF preview and what made it."""
     render = entry.get("render") or {}
-    prompts = "<br>".join(f"{html.escape(text)}" + (f" <small>(from frame {start})</small>" if len(plan.prompts) > 1 else "")
-                          for start, text in plan.prompts)
-    read_as = {"read as": "<br>".join(map(html.escape, readings))} if readings else {}
+    def listed(texts: list[str]) -> str:  # one line per prompt-travel segment
+        return "<br>".join(html.escape(text) + (f" <small>(from frame {start})</small>" if len(plan.prompts) > 1 else "")
+                           for (start, _), text in zip(plan.prompts, texts))
+
+    prompts = listed([text for _, text in plan.prompts])
+    read_as = {"read as": listed(readings)} if readings else {}
     settings = ", ".join(f"{name}={value}" for name, value in plan.request.model_dump(
         mode="json", exclude={"prompt", "camera", "seed"}).items() if value is not None)
     seconds = f"{render['seconds']:.1f} s" + (" (cached)" if render.get("cached") else "") if render.get("seconds") else "unknown"

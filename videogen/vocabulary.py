@@ -29,8 +29,9 @@ MIN_SIMILARITY = 0.45
 SPAN_REACH = 3
 # The most runs of unknown words one row holds: each row is cut every way it can be (2 ** (runs - 1) ways).
 MAX_ROW_RUNS = 4
-WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
-WORD_PARTS = re.compile(r"[a-z0-9]+")  # a word is known when all its parts are: "late-afternoon" -> late, afternoon
+WORD = re.compile(r"[^\W_][\w'’-]*")  # letters and digits in any script, with inner apostrophes and hyphens
+WORD_PARTS = re.compile(r"[^\W_]+")  # a word is known when all its parts are: "late-afternoon" -> late, afternoon
+POSSESSIVE = re.compile(r"['’]s?$")  # "the lake's edge": "lake's" is known when "lake" is
 # Words that name nothing of a scene ("sunset over a lake") are never what a prompt needs rewritten.
 ARTICLES = frozenset(("a", "an", "the"))
 FUNCTION_WORDS = ARTICLES | frozenset("""and or but nor of in on at by for with without from to into onto over under above below
@@ -56,13 +57,14 @@ class Rewrite:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """The phrases a model's training captions are made of; those that are always a clause of their own there, which
-    only a whole clause is rewritten as (a camera move: "car" must not become "truck right"); the words that join
-    phrases ("mountains above a lake"), which no rewrite reaches over; and other words the captions use that are no
-    phrase of their own ("slow pan to the left")."""
+    """The phrases a model's training captions are made of; phrases they use that a rewrite never writes (the camera's
+    moves: MiniLM reads half the unseen ones as another move, "cars" as "truck right", and a move read into a prompt
+    moves the camera), so that words nearest one of them stay as written; the words that join phrases ("mountains above
+    a lake"), which no rewrite reaches over; and other words the captions use that are no phrase of their own ("slow
+    pan to the left")."""
 
     phrases: tuple[str, ...]
-    clause_phrases: tuple[str, ...] = ()
+    reserved_phrases: tuple[str, ...] = ()
     joining_words: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
 
@@ -72,7 +74,7 @@ class Vocabulary:
         `where` names the config in errors."""
         if config is None:
             return None
-        lists = ("phrases", "clause_phrases", "joining_words", "words")
+        lists = ("phrases", "reserved_phrases", "joining_words", "words")
         if not isinstance(config, dict) or set(config) - set(lists):
             raise UsageError(f"model: {where}: vocabulary must be a mapping of {', '.join(lists)}, got {config!r:.80}")
         for name in lists:
@@ -85,8 +87,8 @@ class Vocabulary:
 
     @property
     def targets(self) -> tuple[str, ...]:
-        """What a span may be rewritten as: the phrases, then the clause phrases; a Similarity scores texts against these."""
-        return self.phrases + self.clause_phrases
+        """What a Similarity scores texts against: the phrases, then the reserved phrases."""
+        return self.phrases + self.reserved_phrases
 
     @functools.cached_property
     def known_words(self) -> frozenset[str]:
@@ -94,7 +96,7 @@ class Vocabulary:
         return FUNCTION_WORDS | frozenset(words)
 
     def is_known(self, word: str) -> bool:
-        return all(part in self.known_words for part in WORD_PARTS.findall(word.lower()))
+        return all(part in self.known_words for part in WORD_PARTS.findall(POSSESSIVE.sub("", word.lower())))
 
     def may_take_in(self, words: list[str]) -> bool:
         """Whether a rewrite may swallow these known words: function words only, none of them joining words or
@@ -149,11 +151,11 @@ class Vocabulary:
         """The rewrites of a text, in its order. Each row of unknown runs (see rows) is cut into the stretches whose
         nearest training phrases are the nearest on average, so "a yacht under sail" is read as one phrase and "alpine
         summits at sundown" as two; the words between two stretches go with the one after them ("at sundown"). A
-        stretch becomes the phrase nearest any of its candidate spans where that reaches MIN_SIMILARITY; one that
-        touches a known word stays as it is."""
-        # each candidate span's characters, its (row, first run, last run), whether it is a whole clause, and where each
-        # word it might have taken in on its left starts
-        spans, owners, whole_clauses, lead_ins, row_sizes = [], [], [], [], []
+        stretch becomes the phrase nearest any of its candidate spans where that reaches MIN_SIMILARITY and is not a
+        reserved phrase; one that touches a known word stays as it is."""
+        # each candidate span's characters, its (row, first run, last run), and where each word it might have taken in on
+        # its left starts
+        spans, owners, lead_ins, row_sizes = [], [], [], []
         for clause_start, clause in prompt_clauses(text):
             matches = list(WORD.finditer(clause))
             words = [match.group() for match in matches]
@@ -169,14 +171,10 @@ class Vocabulary:
                     for start, end in candidates:
                         spans.append((clause_start + matches[start].start(), clause_start + matches[end - 1].end()))
                         owners.append((len(row_sizes) - 1, first, last))
-                        whole_clauses.append(start == 0 and end == len(words))
                         lead_ins.append([clause_start + match.start() for match in matches[min(candidates)[0] : start]])
         if not spans:
             return []
-        similarities = similarity([text[start:end] for start, end in spans])  # (N, P)
-        part_of_clause = ~torch.tensor(whole_clauses)
-        similarities[part_of_clause[:, None] & (torch.arange(similarities.shape[1]) >= len(self.phrases))] = -1
-        scores, nearest = similarities.max(dim=1)
+        scores, nearest = similarity([text[start:end] for start, end in spans]).max(dim=1)  # (N, P) -> (N,)
         best: dict[tuple[int, int, int], int] = {}  # each stretch's most similar span
         for index, owner in enumerate(owners):
             if owner not in best or scores[index] > scores[best[owner]]:
@@ -186,7 +184,7 @@ class Vocabulary:
             chosen = [best[(row, *piece)] for piece in max(cuts(size), key=lambda pieces: mean_score(row, pieces, best, scores))
                       if (row, *piece) in best]
             for index in chosen:
-                if scores[index] >= MIN_SIMILARITY:
+                if scores[index] >= MIN_SIMILARITY and nearest[index] < len(self.phrases):
                     phrase = self.targets[int(nearest[index])]
                     start, end = spans[index][0], spans[index][1]
                     start = lead_in(text, start, lead_ins[index], phrase)
@@ -202,16 +200,19 @@ class Vocabulary:
 
 def lead_in(text: str, start: int, word_starts: list[int], phrase: str) -> int:
     """Where a rewrite as `phrase` starts: its span's start, or earlier, over the words just before it that the phrase
-    says again in its own way: an article before a phrase that opens with one ("a wide bay" -> "the coast", not "a the
-    coast"), or the function words before one that opens with a preposition ("during a downpour" -> "in heavy rain")."""
+    says again in its own way: the function words before a phrase that opens with a preposition ("during a downpour"
+    -> "in pouring rain"), else an article just before it ("a wide bay" -> "the coast", "a highway" -> "rolling
+    hills": not "a the coast", "a rolling hills")."""
+    if not word_starts:
+        return start
     opening = phrase.split()[0].lower()
-    if opening in ARTICLES:
-        return word_starts[-1] if word_starts and text[word_starts[-1] : start].split()[0].lower() in ARTICLES else start
-    return word_starts[0] if word_starts and opening in FUNCTION_WORDS else start
+    if opening in FUNCTION_WORDS and opening not in ARTICLES:
+        return word_starts[0]
+    return word_starts[-1] if text[word_starts[-1] : start].split()[0].lower() in ARTICLES else start
 
 
 def cuts(size: int) -> list[list[tuple[int, int]]]:
-    """Every way to cut items 0..size-1 into consecutive pieces (first, last): 3 -> [(0, 2)], [(0, 0), (1, 2)], ..."""
+    """Every way to cut items 0..size-1 into consecutive pieces (first, last): 2 -> [(0, 0), (1, 1)], [(0, 1)]."""
     if size == 0:
         return [[]]
     return [[(0, last)] + [(first + last + 1, end + last + 1) for first, end in rest]
@@ -219,14 +220,15 @@ def cuts(size: int) -> list[list[tuple[int, int]]]:
 
 
 def mean_score(row: int, pieces: list[tuple[int, int]], best: dict, scores: torch.Tensor) -> float:
-    """The mean similarity of a cut's pieces that may be rewritten (those touching a known word have no span)."""
+    """The mean similarity of a cut's pieces that have a span (those touching a known word have none)."""
     values = [float(scores[best[(row, *piece)]]) for piece in pieces if (row, *piece) in best]
     return sum(values) / len(values) if values else -1.0
 
 
 def apply_rewrites(text: str, spans: list[tuple[int, int, float]], rewrites: list[Rewrite]) -> tuple[str, list[tuple[int, int, float]]]:
-    """The text with its rewrites made, and its weighted character spans moved with it (a span overlapping a
-    rewrite covers its phrase)."""
+    """The text with its rewrites made, and its weighted character spans moved with it: a span overlapping a rewrite
+    covers its phrase, and spans that then overlap are one, at their mean weight ("(alpine:1.3) (summits:0.8)" ->
+    "(mountains:1.05)")."""
 
     def moved(position: int, rewrite: Rewrite, is_end: bool) -> int:
         if position <= rewrite.start:
@@ -238,4 +240,10 @@ def apply_rewrites(text: str, spans: list[tuple[int, int, float]], rewrites: lis
     for rewrite in sorted(rewrites, key=lambda rewrite: -rewrite.start):
         text = text[: rewrite.start] + rewrite.phrase + text[rewrite.end :]
         spans = [(moved(start, rewrite, False), moved(end, rewrite, True), weight) for start, end, weight in spans]
-    return text, spans
+    merged: list[tuple[int, int, list[float]]] = []
+    for start, end, weight in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]), merged[-1][2] + [weight])
+        else:
+            merged.append((start, end, [weight]))
+    return text, [(start, end, sum(weights) / len(weights)) for start, end, weights in merged]

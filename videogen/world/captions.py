@@ -173,11 +173,12 @@ OPTIONAL_DETAIL = 0.75  # chance each detail phrase appears in a caption that is
 
 def training_vocabulary() -> dict:
     """What a model trained on these captions knows, as a pipeline's `vocabulary` (videogen.vocabulary): every training
-    phrase (the camera's always a clause of its own), the words that join them and the speed words; no held-out phrase."""
+    phrase (the camera's reserved: never written by a rewrite), the words that join them and the speed words; no
+    held-out phrase."""
     scene = [text for values in PHRASES.values() for train, _ in values.values() for text in train]
     camera = [text for train, _ in CAMERA_PHRASES.values() for text in train]
     speed = [word for _, words in SPEED_WORDS for word in words]
-    return {"phrases": list(dict.fromkeys(text for text in scene if text)), "clause_phrases": camera,
+    return {"phrases": list(dict.fromkeys(text for text in scene if text)), "reserved_phrases": camera,
             "joining_words": list(JOINING_WORDS), "words": [word for word in speed if word]}
 
 
