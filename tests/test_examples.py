@@ -20,3 +20,12 @@ def test_api_render_example(tiny_model_dir, tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert "32 frames at 24 fps" in completed.stdout
     assert probe(output).num_frames == 32
+
+
+def test_api_read_prompt_example(tmp_path):
+    output = tmp_path / "peaks.png"
+    completed = subprocess.run([sys.executable, EXAMPLES / "api_read_prompt.py", output, "--steps", "1"],
+                               capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert "read as: a watercolour of mountains at sunset, in thick fog" in completed.stdout
+    assert "'alpine summits' -> 'mountains'" in completed.stdout and output.is_file()
