@@ -212,6 +212,9 @@ def test_storyboard_shots_record_their_reading_and_may_read_as_written(tmp_path)
     path = tmp_path / "board.yaml"
     path.write_text(yaml.safe_dump({"title": "t", "defaults": {"steps": 1, "size": "64x64", "fps": 8, "frames": 2}, "shots": shots}))
     board = Storyboard.from_yaml(path)
+    assert board.readings() == {"read": ["a watercolour of mountains"]}
+    dry_run = CliRunner().invoke(app, ["storyboard", str(path), "-o", str(tmp_path / "out"), "--dry-run"])
+    assert dry_run.exit_code == 0 and "read read as: a watercolour of mountains" in dry_run.output
     board.render(tmp_path / "out")
     read, literal = (json.loads((tmp_path / "out" / "shots" / f"{plan.stem}.mp4.json").read_text()) for plan in board.shots)
     assert read["prompt_read_as"] == "a watercolour of mountains" and "prompt_read_as" not in literal

@@ -37,7 +37,7 @@ from postprocess.preview import contact_sheet, save_png
 from postprocess.read import probe, read_video
 from postprocess.tools import TRANSITIONS
 from videogen import __version__
-from videogen.api import metadata_of
+from videogen.api import metadata_of, prompt_read_as
 from videogen.errors import UsageError
 from videogen.executors import LocalExecutor, RenderedShot, ShotEvent, ShotFailure, ShotJob, join_clips
 from videogen.models.registry import resolve_model
@@ -658,6 +658,16 @@ class Storyboard:
             rate = sum(seconds for seconds, _ in timings) / sum(units for _, units in timings)
             estimate += f", about {work * rate:.0f} s at the last run's {rate * 1000:.1f} ms each"
         return "\n".join(lines + [estimate])
+
+    def readings(self) -> dict[str, list[str]]:
+        """Each shot's prompts as its model reads them (videogen.vocabulary), for the shots whose prompts it would
+        rewrite; loads each shot's model."""
+        read = {}
+        for plan in self.shots:
+            texts = [prompt_read_as(request) for request in plan.job.requests]
+            if texts != [request.prompt for request in plan.job.requests]:
+                read[plan.id] = texts
+        return read
 
     def render(self, out: str | os.PathLike, progress: Callable[[ShotEvent], None] | None = None, executor=None,
                only: list[str] | None = None) -> StoryboardResult:

@@ -21,7 +21,7 @@ def storyboard_command(
     executor: str = typer.Option("local", help="local, or ray (needs pip install 'videogen\\[ray]')."),
     address: Optional[str] = typer.Option(None, help="Ray cluster to join: auto or HOST:PORT (default: start a local Ray)."),
     only: Optional[list[str]] = typer.Option(None, "--only", help="Render only these shot ids (repeat, or comma-separate)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Check everything, print the plan and the work; render nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check everything, print the plan, the work and each prompt the model would rewrite (it loads the model); render nothing."),
 ):
     """Render a storyboard: every shot not yet in OUTPUT/shots, then the film with its transitions and an index page.
 
@@ -38,6 +38,8 @@ def storyboard_command(
         ids = [name for item in only or [] for name in item.split(",") if name]
         if dry_run:
             typer.echo(story.plan(output, ids))
+            for shot, texts in story.readings().items():
+                typer.echo(f"{shot} read as: {' | '.join(texts)}")
             return
         runner = LocalExecutor(jobs) if executor == "local" else RayExecutor(address)
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
