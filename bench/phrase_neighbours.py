@@ -19,7 +19,7 @@ import re
 import torch
 import torch.nn.functional as F
 
-from videogen.models.text_encoder import MAX_PROMPT_TOKENS, load_minilm
+from videogen.models.text_encoder import MAX_PROMPT_TOKENS, load_minilm, sentence_embeddings
 from videogen.world.captions import CAMERA_PHRASES, PHRASES
 
 
@@ -47,12 +47,11 @@ class MiniLMSimilarity:
 
     @torch.no_grad()
     def embed(self, phrases: list[str]) -> torch.Tensor:
-        padding = "max_length" if self.padded else True
-        tokens = self.tokenizer(phrases, padding=padding, max_length=MAX_PROMPT_TOKENS, truncation=True, return_tensors="pt")
+        if not self.padded:  # the pipeline's own (videogen.vocabulary reads prompts with it)
+            return sentence_embeddings(self.text_encoder, self.tokenizer, phrases)
+        tokens = self.tokenizer(phrases, padding="max_length", max_length=MAX_PROMPT_TOKENS, truncation=True, return_tensors="pt")
         states = self.text_encoder(**tokens).last_hidden_state  # (B, T, 384)
-        mask = torch.ones_like(tokens.attention_mask) if self.padded else tokens.attention_mask
-        mask = mask[..., None].float()  # (B, T) -> (B, T, 1)
-        return F.normalize((states * mask).sum(1) / mask.sum(1), dim=-1)
+        return F.normalize(states.mean(1), dim=-1)  # every position, padding included
 
     def __call__(self, queries: list[str], keys: list[str]) -> torch.Tensor:
         return self.embed(queries) @ self.embed(keys).T

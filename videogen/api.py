@@ -72,7 +72,7 @@ def fill_between_keyframes(keyframes: np.ndarray, num_frames: int) -> np.ndarray
 def prompt_read_as(request: Request) -> str:
     """The prompt as the model reads it: with rewrite_prompt, its words the model never trained on said as the
     nearest phrase it did (VideoPipeline.read_prompt); the prompt itself for other models and for plain upscaling."""
-    if not request.rewrite_prompt or (request.mode == "upscale" and request.strength is None):
+    if not request.rewrite_prompt or not request.runs_model:
         return request.prompt
     return load_pipeline(request.model, request.device).read_prompt(request.prompt)[0]
 
@@ -84,6 +84,11 @@ def reading_of(requests: list[Request]) -> dict:
     if read == [request.prompt for request in requests]:
         return {}
     return {"prompt_read_as": read[0]} if len(read) == 1 else {"prompts_read_as": read}
+
+
+def readings_in(metadata: dict) -> list[str]:
+    """reading_of's prompts back out of a clip's metadata: one per prompt, or [] where the model read them as written."""
+    return metadata.get("prompts_read_as") or ([metadata["prompt_read_as"]] if "prompt_read_as" in metadata else [])
 
 
 def metadata_of(request: Request) -> dict:
@@ -108,7 +113,7 @@ def generate(request: Request, progress: ProgressCallback | None = None) -> tupl
     enlarges the input (then, with a strength, refines it with the prompt). `upscale` enlarges any output.
     """
     fps = parse_fps(request.fps)
-    if request.mode == "upscale" and request.strength is None:
+    if not request.runs_model:
         return upscale(load_input_frames(request), request.upscale), fps
     pipe = load_pipeline(request.model, request.device)
     factor = pipe.vae_scale_factor

@@ -94,15 +94,19 @@ class VideoPipeline(DiffusionPipeline):
             self._phrase_embeddings = sentence_embeddings(self.text_encoder, self.tokenizer, list(self.caption_vocabulary.targets)).cpu()
         return sentence_embeddings(self.text_encoder, self.tokenizer, texts).cpu() @ self._phrase_embeddings.T
 
-    def read_prompt(self, prompt: str) -> tuple[str, list[Rewrite]]:
-        """The prompt as the denoiser reads it, its weights kept, and the rewrites that made it: each run of words the
-        model's training captions never used, said as their nearest phrase (videogen.vocabulary). A model without a
-        vocabulary reads the prompt as it is."""
+    def rewrite(self, text: str, spans: list[tuple[int, int, float]]) -> tuple[str, list[tuple[int, int, float]], list[Rewrite]]:
+        """A plain text and its weighted spans (parse_prompt_weights) as the denoiser reads them, and the rewrites that
+        made them: each run of words the model's training captions never used, said as their nearest phrase
+        (videogen.vocabulary). A model without a vocabulary reads the text as it is."""
         if self.caption_vocabulary is None:
-            return prompt, []
-        text, spans = parse_prompt_weights(prompt)
+            return text, spans, []
         rewrites = self.caption_vocabulary.rewrites(text, self.phrase_similarity)
-        return (format_prompt_weights(*apply_rewrites(text, spans, rewrites)) if rewrites else prompt), rewrites
+        return *apply_rewrites(text, spans, rewrites), rewrites
+
+    def read_prompt(self, prompt: str) -> tuple[str, list[Rewrite]]:
+        """The prompt as the denoiser reads it, its weights kept, and the rewrites that made it (see rewrite)."""
+        text, spans, rewrites = self.rewrite(*parse_prompt_weights(prompt))
+        return (format_prompt_weights(text, spans) if rewrites else prompt), rewrites
 
     @torch.no_grad()
     def encode_prompt(self, prompts: list[str], negative_prompt, do_classifier_free_guidance: bool, rewrite_prompt: bool = True) -> torch.Tensor:
@@ -122,9 +126,10 @@ class VideoPipeline(DiffusionPipeline):
             prompts = negatives + prompts
         else:
             settings = ["prompt"] * len(prompts)
-        if rewrite_prompt:  # negative prompts are read as written: "blurry" is no camera move to steer away from
-            prompts = [self.read_prompt(text)[0] if setting == "prompt" else text for text, setting in zip(prompts, settings)]
         texts, spans = zip(*(parse_prompt_weights(text, setting) for text, setting in zip(prompts, settings)))
+        if rewrite_prompt:  # negative prompts are read as written: "blurry" is no camera move to steer away from
+            texts, spans = zip(*(self.rewrite(text, weighted)[:2] if setting == "prompt" else (text, weighted)
+                                 for text, weighted, setting in zip(texts, spans, settings)))
         # Padded to the tokenizer's own length (MAX_PROMPT_TOKENS for MiniLM, 77 for CLIP), as the denoiser was trained.
         clauses = self.denoiser.config.get("prompt_clauses", 0)
         return encode_text(self.text_encoder, self.tokenizer, list(texts), list(spans), clauses).to(self.denoiser.dtype)

@@ -138,6 +138,11 @@ class Request(BaseModel):
         return self.keyframes or min(self.frames, MAX_KEYFRAMES)
 
     @property
+    def runs_model(self) -> bool:
+        """Whether the request runs the model: all but upscaling without a strength, which only enlarges the input."""
+        return not (self.mode == "upscale" and self.strength is None)
+
+    @property
     def denoise_strength(self) -> float:
         """`strength`, or the mode's default: SDEDIT_STRENGTH for image_to_image and video_to_video, else 1 (pure noise)."""
         if self.strength is not None:

@@ -32,12 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 import cameras
 from postprocess import FrameError
 from postprocess.files import atomic_path
-from postprocess.mux import parse_fps, write_video
+from postprocess.mux import parse_fps, sidecar_path, write_video
 from postprocess.preview import contact_sheet, save_png
 from postprocess.read import probe, read_video
 from postprocess.tools import TRANSITIONS
 from videogen import __version__
-from videogen.api import metadata_of, prompt_read_as
+from videogen.api import metadata_of, reading_of, readings_in
 from videogen.errors import UsageError
 from videogen.executors import LocalExecutor, RenderedShot, ShotEvent, ShotFailure, ShotJob, join_clips
 from videogen.models.registry import resolve_model
@@ -662,12 +662,8 @@ class Storyboard:
     def readings(self) -> dict[str, list[str]]:
         """Each shot's prompts as its model reads them (videogen.vocabulary), for the shots whose prompts it would
         rewrite; loads each shot's model."""
-        read = {}
-        for plan in self.shots:
-            texts = [prompt_read_as(request) for request in plan.job.requests]
-            if texts != [request.prompt for request in plan.job.requests]:
-                read[plan.id] = texts
-        return read
+        readings = {plan.id: readings_in(reading_of(list(plan.job.requests))) for plan in self.shots}
+        return {shot: texts for shot, texts in readings.items() if texts}
 
     def render(self, out: str | os.PathLike, progress: Callable[[ShotEvent], None] | None = None, executor=None,
                only: list[str] | None = None) -> StoryboardResult:
@@ -844,14 +840,6 @@ a {{ color: #8cc8ff; }}
 """
 
 
-def _readings(metadata_file: Path) -> list[str]:
-    """How the model read a rendered shot's prompts, where it rewrote them (api.reading_of, in the shot's sidecar)."""
-    if not metadata_file.is_file():
-        return []
-    metadata = json.loads(metadata_file.read_text())
-    return metadata.get("prompts_read_as") or ([metadata["prompt_read_as"]] if "prompt_read_as" in metadata else [])
-
-
 def _shot_card(plan: ShotPlan, entry: dict, readings: list[str]) -> str:
     """One shot of the index page: poster (links to the clip), GIF preview and what made it."""
     render = entry.get("render") or {}
@@ -887,8 +875,11 @@ def write_index(board: Storyboard, out: Path, manifest: dict) -> Path:
     if manifest.get("film"):
         film = ('<video src="film.mp4" controls loop style="width: 512px; image-rendering: pixelated"></video>'
                 '<p><img src="contact_sheet.png" alt="contact sheet"></p>')
-    shots = "\n".join(_shot_card(plan, entry, _readings(out / "shots" / f"{plan.stem}.mp4.json"))
-                      for plan, entry in zip(board.shots, manifest["shots"]))
+    def readings(plan: ShotPlan) -> list[str]:  # from the rendered shot's sidecar, where it has one
+        sidecar = sidecar_path(out / "shots" / f"{plan.stem}.mp4")
+        return readings_in(json.loads(sidecar.read_text())) if sidecar.is_file() else []
+
+    shots = "\n".join(_shot_card(plan, entry, readings(plan)) for plan, entry in zip(board.shots, manifest["shots"]))
     path = out / "index.html"
     with atomic_path(path) as temporary:
         temporary.write_text(_PAGE.format(title=html.escape(board.title), film=film, shots=shots))
