@@ -26,7 +26,8 @@ from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
 from videogen.train.vae import (DISCRIMINATOR, PatchDiscriminator, added_channel_rotation, builtin_vae, cache_latents,
                                 grow_latent_channels, pair_crops, reconstruction_loss, shifted_latent_batch, train_vae)
-from videogen.world import changed_attributes, training_vocabulary
+from videogen.world import Scene, changed_attributes, training_vocabulary
+from videogen.world.captions import PHRASES
 
 
 def test_train_stages_resume_export_and_render(tmp_path):
@@ -502,6 +503,20 @@ def test_pooled_text_share_hides_the_caption_from_cross_attention_alone(tmp_path
     assert any(not torch.allclose(pooled, empty.mean(dim=1)) for _, pooled in seen[0.0])  # real captions were hidden
     result = CliRunner().invoke(app, ["train", "denoiser", "--pooled-text-share", "1.5"])
     assert result.exit_code != 0 and "--pooled-text-share" in result.output
+
+
+def test_complete_caption_share_names_every_detail_as_the_eval_prompts_do():
+    """At complete_caption_share 1 every caption names the ground and the trees, as caption(..., complete=True) does;
+    at 0 a detail is left out about a quarter of the time."""
+    scene = Scene(ground="snow", vegetation="forest")
+    store = SimpleNamespace(scenes=[scene])
+    ground_words, vegetation_words = PHRASES["ground"]["snow"][0], PHRASES["vegetation"]["forest"][0]
+    names_both = lambda text: any(words in text for words in ground_words) and any(words in text for words in vegetation_words)
+    for share, expected in ((1.0, 200), (0.0, None)):
+        captions = [Batches(store, seed=seed, caption_dropout=0, complete_caption_share=share)._caption(0)
+                    for seed in range(200)]
+        said = sum(names_both(text) for text in captions)
+        assert said == expected if expected else 0.4 < said / len(captions) < 0.75
 
 
 def test_clause_only_share_leaves_cross_attention_the_clause_embeddings_alone(tmp_path, monkeypatch):

@@ -187,6 +187,9 @@ def train_denoiser_command(
     pair_share: Optional[float] = typer.Option(None, min=0.0, max=1.0, show_default="1 with --pairs",
                                                help="Share of the image steps that train on the pairs (spread evenly); "
                                                     "the others train on --data's frames (needs --pairs)."),
+    complete_caption_share: float = typer.Option(0.0, min=0.0, max=1.0,
+                                                 help="Share of captions that name every attribute, as the eval's prompts "
+                                                      "do; the others leave out each detail a quarter of the time."),
     eval_prompts: Optional[int] = typer.Option(None, min=0, show_default="all",
                                                help="At the end, export the EMA weights to OUT/model and score them with "
                                                     "the eval harness (videogen eval) on this many prompts into OUT/eval; "
@@ -205,7 +208,7 @@ def train_denoiser_command(
                        pooled_text_share=pooled_text_share, layers_per_block=layers_per_block,
                        prompt_clauses=prompt_clauses, clause_only_share=clause_only_share,
                        context_noise=context_noise, pairs=str(pairs) if pairs else None,
-                       pair_weight=pair_weight, pair_share=pair_share)
+                       pair_weight=pair_weight, pair_share=pair_share, complete_caption_share=complete_caption_share)
         if eval_prompts == 0:
             return
         with step_progress("evaluating") as progress:

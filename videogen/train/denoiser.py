@@ -169,8 +169,9 @@ class Batches:
     pairs: (P, 2) clip indices of the store's counterfactual pairs (data.counterfactual_pairs), drawn by draw_pairs."""
 
     def __init__(self, store: ClipStore, seed: int, caption_dropout: float = 0.1, camera_dropout: float = 0.3,
-                 pool: list[int] | None = None, pairs: np.ndarray | None = None):
+                 pool: list[int] | None = None, pairs: np.ndarray | None = None, complete_caption_share: float = 0.0):
         self.store, self.rng = store, np.random.default_rng(seed)
+        self.complete_caption_share = complete_caption_share
         self.pool = np.arange(len(store.scenes)) if pool is None else np.asarray(pool)
         self.pairs = pairs
         self.caption_dropout, self.camera_dropout = caption_dropout, camera_dropout
@@ -185,16 +186,17 @@ class Batches:
     def _caption(self, index: int) -> str:
         if self.rng.random() < self.caption_dropout:
             return ""
-        return caption(self.store.scenes[index], self.rng)
+        return caption(self.store.scenes[index], self.rng, complete=self.rng.random() < self.complete_caption_share)
 
     def _caption_pair(self, first: int, second: int) -> list[str]:
         """Captions of a counterfactual pair made with the same choices, so they differ only in the changed attribute's
         words; drawn again while those words go unsaid (an optional detail left out), dropped together."""
         if self.rng.random() < self.caption_dropout:
             return ["", ""]
+        complete = self.rng.random() < self.complete_caption_share
         for _ in range(8):
             seed = int(self.rng.integers(2**32))
-            texts = [caption(self.store.scenes[index], np.random.default_rng(seed)) for index in (first, second)]
+            texts = [caption(self.store.scenes[index], np.random.default_rng(seed), complete=complete) for index in (first, second)]
             if texts[0] != texts[1]:
                 break
         return texts
@@ -299,7 +301,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
                    preview_every: int = 500, init: str | None = None, image_share: float = 1 / 3,
                    pooled_text_share: float = 0.0, layers_per_block: int | None = None, prompt_clauses: int | None = None,
                    clause_only_share: float = 0.0, context_noise: float = 0.0, pairs: str | None = None,
-                   pair_weight: float | None = None, pair_share: float | None = None) -> CameraUNet3D:
+                   pair_weight: float | None = None, pair_share: float | None = None,
+                   complete_caption_share: float = 0.0) -> CameraUNet3D:
     """Train (or resume) the UNet in `out` on the latents cached in `data`; returns the EMA weights.
 
     init: a saved CameraUNet3D folder to start from when `out` has no checkpoint yet, such as the shipped
@@ -333,6 +336,10 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     pair_share: the share of image steps that train on the pairs (spread evenly; None: 1); the others draw frames of
     `data`'s clips as without pairs. Session 23 trained on pairs at every image step and lost whole-picture attributes.
     pair_weight or pair_share without pairs is a UsageError.
+    complete_caption_share: the share of captions that say every attribute (caption(..., complete=True), as the eval's
+    prompts do); the others leave out each detail a quarter of the time (OPTIONAL_DETAIL), so that short prompts
+    read, but then a detail left unsaid may still be there, and a model trained only on them draws trees for a
+    prompt that names none.
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
@@ -367,8 +374,9 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     empty_context = encode([""])  # (1, T + clauses, D)
     words = empty_context.shape[1] - clauses
     scheduler = training_scheduler()
-    batches = Batches(store, seed=seed * 1000 + step)
-    pair_batches = None if pair_store is None else Batches(pair_store, seed=seed * 1000 + step + 1, pairs=pair_indices)
+    batches = Batches(store, seed=seed * 1000 + step, complete_caption_share=complete_caption_share)
+    pair_batches = None if pair_store is None else Batches(pair_store, seed=seed * 1000 + step + 1, pairs=pair_indices,
+                                                           complete_caption_share=complete_caption_share)
     log = TrainLog(folder, "frames")
     while step < steps:
         for group in optimizer.param_groups:
