@@ -512,11 +512,10 @@ def test_complete_caption_share_names_every_detail_as_the_eval_prompts_do():
     store = SimpleNamespace(scenes=[scene])
     ground_words, vegetation_words = PHRASES["ground"]["snow"][0], PHRASES["vegetation"]["forest"][0]
     names_both = lambda text: any(words in text for words in ground_words) and any(words in text for words in vegetation_words)
-    for share, expected in ((1.0, 200), (0.0, None)):
-        captions = [Batches(store, seed=seed, caption_dropout=0, complete_caption_share=share)._caption(0)
-                    for seed in range(200)]
-        said = sum(names_both(text) for text in captions)
-        assert said == expected if expected else 0.4 < said / len(captions) < 0.75
+    said = lambda share: sum(names_both(Batches(store, seed=seed, caption_dropout=0, complete_caption_share=share)._caption(0))
+                             for seed in range(200))
+    assert said(1.0) == 200
+    assert 80 < said(0.0) < 150  # both said 0.75 x 0.75 of the time
 
 
 def test_clause_only_share_leaves_cross_attention_the_clause_embeddings_alone(tmp_path, monkeypatch):

@@ -186,14 +186,18 @@ class Batches:
     def _caption(self, index: int) -> str:
         if self.rng.random() < self.caption_dropout:
             return ""
-        return caption(self.store.scenes[index], self.rng, complete=self.rng.random() < self.complete_caption_share)
+        return caption(self.store.scenes[index], self.rng, complete=self._complete())
+
+    def _complete(self) -> bool:
+        """Whether the next caption names every attribute; draws nothing at share 0, so earlier runs draw as before."""
+        return self.complete_caption_share > 0 and self.rng.random() < self.complete_caption_share
 
     def _caption_pair(self, first: int, second: int) -> list[str]:
         """Captions of a counterfactual pair made with the same choices, so they differ only in the changed attribute's
         words; drawn again while those words go unsaid (an optional detail left out), dropped together."""
         if self.rng.random() < self.caption_dropout:
             return ["", ""]
-        complete = self.rng.random() < self.complete_caption_share
+        complete = self._complete()
         for _ in range(8):
             seed = int(self.rng.integers(2**32))
             texts = [caption(self.store.scenes[index], np.random.default_rng(seed), complete=complete) for index in (first, second)]
@@ -338,8 +342,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     pair_weight or pair_share without pairs is a UsageError.
     complete_caption_share: the share of captions that say every attribute (caption(..., complete=True), as the eval's
     prompts do); the others leave out each detail a quarter of the time (OPTIONAL_DETAIL), so that short prompts
-    read, but then a detail left unsaid may still be there, and a model trained only on them draws trees for a
-    prompt that names none.
+    read, but then a detail left unsaid may still be there. Session 28 measured 0.5 from the shipped weights: level
+    (docs/MODEL_CARD.md, "Session 28").
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
