@@ -511,9 +511,13 @@ def test_complete_caption_share_names_every_detail_as_the_eval_prompts_do():
     scene = Scene(ground="snow", vegetation="forest")
     store = SimpleNamespace(scenes=[scene])
     ground_words, vegetation_words = PHRASES["ground"]["snow"][0], PHRASES["vegetation"]["forest"][0]
-    names_both = lambda text: any(words in text for words in ground_words) and any(words in text for words in vegetation_words)
-    said = lambda share: sum(names_both(Batches(store, seed=seed, caption_dropout=0, complete_caption_share=share)._caption(0))
-                             for seed in range(200))
+
+    def said(share: float) -> int:  # of 200 captions, those naming both the ground and the trees
+        captions = [Batches(store, seed=seed, caption_dropout=0, complete_caption_share=share)._caption(0)
+                    for seed in range(200)]
+        return sum(any(words in text for words in ground_words) and any(words in text for words in vegetation_words)
+                   for text in captions)
+
     assert said(1.0) == 200
     assert 80 < said(0.0) < 150  # both said 0.75 x 0.75 of the time
 

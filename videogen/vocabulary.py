@@ -168,10 +168,11 @@ class Vocabulary:
                     lowest = row[first - 1][1] if first else 0
                     highest = row[last][1] if last + 1 < len(row) else len(words)
                     candidates = self.candidate_spans(words, stretch, lowest, highest)
+                    earliest = min(candidates)[0]  # the stretch itself is always a candidate
                     for start, end in candidates:
                         spans.append((clause_start + matches[start].start(), clause_start + matches[end - 1].end()))
                         owners.append((len(row_sizes) - 1, first, last))
-                        lead_ins.append([clause_start + match.start() for match in matches[min(candidates)[0] : start]])
+                        lead_ins.append([clause_start + match.start() for match in matches[earliest:start]])
         if not spans:
             return []
         scores, nearest = similarity([text[start:end] for start, end in spans]).max(dim=1)  # (N, P) -> (N,)
@@ -186,7 +187,7 @@ class Vocabulary:
             for index in chosen:
                 if scores[index] >= MIN_SIMILARITY and nearest[index] < len(self.phrases):
                     phrase = self.targets[int(nearest[index])]
-                    start, end = spans[index][0], spans[index][1]
+                    start, end = spans[index]
                     start = lead_in(text, start, lead_ins[index], phrase)
                     if text[start].isupper():  # "An aquarelle of" -> "A watercolour of"
                         phrase = phrase[0].upper() + phrase[1:]

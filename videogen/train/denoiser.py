@@ -171,10 +171,10 @@ class Batches:
     def __init__(self, store: ClipStore, seed: int, caption_dropout: float = 0.1, camera_dropout: float = 0.3,
                  pool: list[int] | None = None, pairs: np.ndarray | None = None, complete_caption_share: float = 0.0):
         self.store, self.rng = store, np.random.default_rng(seed)
-        self.complete_caption_share = complete_caption_share
         self.pool = np.arange(len(store.scenes)) if pool is None else np.asarray(pool)
         self.pairs = pairs
         self.caption_dropout, self.camera_dropout = caption_dropout, camera_dropout
+        self.complete_caption_share = complete_caption_share
         self.trajectories = {}
 
     def _trajectory(self, index: int):
