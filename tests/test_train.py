@@ -21,7 +21,8 @@ from videogen.train.data import ClipStore, counterfactual_pairs, render_shards, 
 from videogen.models.denoiser import CameraUNet3D
 from videogen.models.text_encoder import MAX_PROMPT_TOKENS, encode_text, load_minilm
 from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, noisy_context, snr_weight,
-                                     spread_evenly, train_denoiser, training_scheduler, warm_start)
+                                     spread_evenly, train_denoiser, training_scheduler, training_timesteps,
+                                     warm_start)
 from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
 from videogen.train.vae import (DISCRIMINATOR, PatchDiscriminator, added_channel_rotation, builtin_vae, cache_latents,
@@ -520,6 +521,22 @@ def test_complete_caption_share_names_every_detail_as_the_eval_prompts_do():
 
     assert said(1.0) == 200
     assert 80 < said(0.0) < 150  # both said 0.75 x 0.75 of the time
+
+
+def test_timestep_shift_trains_the_noisiest_steps_more_often(tmp_path):
+    """Shift 1 draws exactly torch.randint's timesteps, so earlier runs draw as before; shift 3 puts about 36% of
+    them in the first four of 25 sampling steps (t >= 840, 16% uniformly), all inside the schedule; a shift of 0 is
+    refused before a run folder is made."""
+    torch.manual_seed(0)
+    uniform = training_timesteps(1000)
+    torch.manual_seed(0)
+    assert torch.equal(uniform, torch.randint(0, 1000, (1000,)))
+    shifted = training_timesteps(20000, shift=3.0)
+    assert shifted.min() >= 0 and shifted.max() <= 999
+    assert 0.33 < (shifted >= 840).float().mean() < 0.39
+    with pytest.raises(UsageError, match="timestep_shift: got 0"):
+        train_denoiser(str(tmp_path / "data"), str(tmp_path / "vae"), str(tmp_path / "run"), steps=1, timestep_shift=0)
+    assert not (tmp_path / "run").exists()
 
 
 def test_clause_only_share_leaves_cross_attention_the_clause_embeddings_alone(tmp_path, monkeypatch):

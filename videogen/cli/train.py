@@ -190,6 +190,10 @@ def train_denoiser_command(
     complete_caption_share: float = typer.Option(0.0, min=0.0, max=1.0,
                                                  help="Share of captions that name every attribute, as the eval's prompts "
                                                       "do; the others leave out each detail a quarter of the time."),
+    timestep_shift: float = typer.Option(1.0, show_default="1: uniform timesteps",
+                                         help="Shift the training timesteps towards the noisiest by t -> s t / (1 + (s - 1) "
+                                              "t) (Esser et al. 2024): 3 trains the steps where sampling draws the "
+                                              "layout twice as often."),
     eval_prompts: Optional[int] = typer.Option(None, min=0, show_default="all",
                                                help="At the end, export the EMA weights to OUT/model and score them with "
                                                     "the eval harness (videogen eval) on this many prompts into OUT/eval; "
@@ -208,7 +212,8 @@ def train_denoiser_command(
                        pooled_text_share=pooled_text_share, layers_per_block=layers_per_block,
                        prompt_clauses=prompt_clauses, clause_only_share=clause_only_share,
                        context_noise=context_noise, pairs=str(pairs) if pairs else None,
-                       pair_weight=pair_weight, pair_share=pair_share, complete_caption_share=complete_caption_share)
+                       pair_weight=pair_weight, pair_share=pair_share, complete_caption_share=complete_caption_share,
+                       timestep_shift=timestep_shift)
         if eval_prompts == 0:
             return
         with step_progress("evaluating") as progress:
