@@ -357,7 +357,8 @@ def train_denoiser(data: str, vae_folder: str, out: str, steps: int, clips_per_b
     timestep_shift: 1 draws training timesteps uniformly; above 1 moves them towards the noisiest (training_timesteps),
     where the first sampling steps draw the layout: at 3, 36% of the steps fall at t >= 840 (the first four of 25
     sampling steps; 16% uniformly) and 12.5% below t = 300 (30%). The log's plain loss then averages other timesteps
-    and compares only between runs drawn alike.
+    and compares only between runs drawn alike. Session 29 measured 3 from the shipped weights: the middle sampling
+    steps read better, the look worse, 0.016 lower in all (docs/MODEL_CARD.md, "Session 29").
     The UNet's latent channels are the VAE's.
     preview_every=0 skips the preview sheets."""
     from diffusers import AutoencoderKL
