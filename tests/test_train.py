@@ -20,9 +20,9 @@ from videogen.models.registry import load_pipeline
 from videogen.train.data import ClipStore, counterfactual_pairs, render_shards, shard_ids
 from videogen.models.denoiser import CameraUNet3D
 from videogen.models.text_encoder import MAX_PROMPT_TOKENS, encode_text, load_minilm
-from videogen.train.denoiser import (Batches, builtin_denoiser, camera_sensitivity, noisy_context, snr_weight,
-                                     spread_evenly, train_denoiser, training_scheduler, training_timesteps,
-                                     warm_start)
+from videogen.train.denoiser import (NUM_TRAIN_TIMESTEPS, Batches, builtin_denoiser, camera_sensitivity,
+                                     noisy_context, snr_weight, spread_evenly, train_denoiser, training_scheduler,
+                                     training_timesteps, warm_start)
 from videogen.train.export import evaluate_run, export_builtin, export_decoder
 from videogen.train.loop import CHECKPOINT, save_checkpoint, start_run
 from videogen.train.vae import (DISCRIMINATOR, PatchDiscriminator, added_channel_rotation, builtin_vae, cache_latents,
@@ -530,9 +530,9 @@ def test_timestep_shift_trains_the_noisiest_steps_more_often(tmp_path):
     torch.manual_seed(0)
     uniform = training_timesteps(1000)
     torch.manual_seed(0)
-    assert torch.equal(uniform, torch.randint(0, 1000, (1000,)))
+    assert torch.equal(uniform, torch.randint(0, NUM_TRAIN_TIMESTEPS, (1000,)))
     shifted = training_timesteps(20000, shift=3.0)
-    assert shifted.min() >= 0 and shifted.max() <= 999
+    assert shifted.min() >= 0 and shifted.max() <= NUM_TRAIN_TIMESTEPS - 1
     assert 0.33 < (shifted >= 840).float().mean() < 0.39
     with pytest.raises(UsageError, match="timestep_shift: got 0"):
         train_denoiser(str(tmp_path / "data"), str(tmp_path / "vae"), str(tmp_path / "run"), steps=1, timestep_shift=0)

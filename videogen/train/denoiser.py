@@ -200,7 +200,8 @@ class Batches:
         complete = self._complete()
         for _ in range(8):
             seed = int(self.rng.integers(2**32))
-            texts = [caption(self.store.scenes[index], np.random.default_rng(seed), complete=complete) for index in (first, second)]
+            texts = [caption(self.store.scenes[index], np.random.default_rng(seed), complete=complete)
+                     for index in (first, second)]
             if texts[0] != texts[1]:
                 break
         return texts
